@@ -137,7 +137,10 @@ FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ipro
 	-DXV_VERSION='"$(VERSION)"' -DXV_FUZZING
 FUZZ_LIB_SRCS := $(PROTO_SRCS) $(COMMON_SRCS) $(AGENT_SRCS) $(BRIDGE_SRCS)
 FUZZ_PROGS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
-$(O)/fuzz/obj/%.o: %.c $(O)/config.mk
+$(O)/fuzz/.deps: scripts/deps.sh
+	@mkdir -p $(@D)
+	@scripts/deps.sh fuzz && touch $@
+$(O)/fuzz/obj/%.o: %.c $(O)/config.mk | $(O)/fuzz/.deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
 $(O)/fuzz/%: $(O)/fuzz/obj/tests/fuzz/%.o $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
