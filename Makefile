@@ -21,6 +21,15 @@ PKG_CONFIG ?= pkg-config
 
 VERSION := 0.1.0
 
+# quiet by default; make V=1 shows the full commands
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
 # ---------------------------------------------------------------- toolchain
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wstrict-prototypes -Wmissing-prototypes \
 	-Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings -Wno-unused-parameter
@@ -93,7 +102,8 @@ all: $(COMPONENT_LIBS) $(PROGS) $(TOOL_PROGS) $(UNIT_PROGS)
 
 $(O)/obj/%.o: %.c $(O)/config.mk
 	@mkdir -p $(@D)
-	$(CC) $(XV_CFLAGS) -c -o $@ $<
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(XV_CFLAGS) -c -o $@ $<
 
 $(LIBXVPROTO): $(call obj,$(PROTO_SRCS))
 $(LIBAGENT): $(call obj,$(AGENT_SRCS))
@@ -101,26 +111,31 @@ $(LIBBRIDGE): $(call obj,$(BRIDGE_SRCS))
 $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
 $(O)/lib/%.a:
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 define prog_rule
 $(O)/bin/$(call main2prog,$(1)): $(call obj,$(1)) $(COMPONENT_LIBS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(XV_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(XV_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach m,$(AGENT_MAINS) $(BRIDGE_MAINS),$(eval $(call prog_rule,$(m))))
 
 $(O)/bin/%: $(O)/obj/probes/%.o
 	@mkdir -p $(@D)
-	$(CC) $(XV_LDFLAGS) -o $@ $^
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(XV_LDFLAGS) -o $@ $^
 
 $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(COMPONENT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(XV_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(XV_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(COMPONENT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(XV_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(XV_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
 # ---------------------------------------------------------------- tests
 check: all
@@ -142,10 +157,12 @@ $(O)/fuzz/.deps: scripts/deps.sh
 	@scripts/deps.sh fuzz && touch $@
 $(O)/fuzz/obj/%.o: %.c $(O)/config.mk | $(O)/fuzz/.deps
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+	$(call msg,CLANG,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
 $(O)/fuzz/%: $(O)/fuzz/obj/tests/fuzz/%.o $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz: $(FUZZ_PROGS)
 	@O=$(O) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzz.sh $(notdir $(FUZZ_PROGS))
