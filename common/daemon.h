@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 struct pidfile {
-	int fd;          /* open and locked while the daemon runs; -1 if none */
+	int fd; /* open and locked while the daemon runs; -1 if none */
 	char path[4096];
 };
 

@@ -10,11 +10,11 @@
 
 static void test_distinct_texts(void **state)
 {
-	static const int codes[] = {XV_OK, XV_EAGAIN, XV_ENOMEM, XV_ENOSPC, XV_ESHORT,
-				    XV_EINVAL, XV_E2BIG, XV_EVERSION, XV_EV3, XV_ETYPE,
-				    XV_ECRC, XV_ELENGTH, XV_EALIGN, XV_ENOTERM, XV_EPAYLOAD,
-				    XV_ENEGOTIATE, XV_ECLOSED, XV_ENOPEER, XV_ESYS,
-				    XV_EUNSUPP, XV_ESPEC, XV_ESTATE};
+	static const int codes[] = {XV_OK,	   XV_EAGAIN,  XV_ENOMEM,   XV_ENOSPC,	XV_ESHORT,
+				    XV_EINVAL,	   XV_E2BIG,   XV_EVERSION, XV_EV3,	XV_ETYPE,
+				    XV_ECRC,	   XV_ELENGTH, XV_EALIGN,   XV_ENOTERM, XV_EPAYLOAD,
+				    XV_ENEGOTIATE, XV_ECLOSED, XV_ENOPEER,  XV_ESYS,	XV_EUNSUPP,
+				    XV_ESPEC,	   XV_ESTATE};
 	size_t n = sizeof codes / sizeof codes[0];
 	for (size_t i = 0; i < n; i++) {
 		assert_string_not_equal(xv_strerror(codes[i]), "unknown error");
@@ -32,8 +32,8 @@ static void test_unknown_code(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_distinct_texts),
-		cmocka_unit_test(test_unknown_code),
+	    cmocka_unit_test(test_distinct_texts),
+	    cmocka_unit_test(test_unknown_code),
 	};
 	return cmocka_run_group_tests_name("xverr", tests, NULL, NULL);
 }
