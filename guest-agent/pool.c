@@ -235,6 +235,18 @@ void pool_cancel(struct pool_req *req)
 		pool_end_queued(req, PROBE_CANCELLED);
 }
 
+int pool_set_limits(struct pool *pool, unsigned max_running, unsigned max_queued)
+{
+	if (max_running == 0 || max_running > POOL_RUNNING_MAX || max_queued > POOL_QUEUE_MAX)
+		return -EINVAL;
+	pool->max_running = max_running;
+	pool->max_queued = max_queued;
+	/* more slots: start waiting requests now.  Fewer: running probes
+	 * finish, requests already queued keep their place. */
+	pool_dispatch(pool);
+	return 0;
+}
+
 void pool_stats(const struct pool *pool, struct pool_stats *st)
 {
 	st->running = pool->running;

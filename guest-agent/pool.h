@@ -77,6 +77,12 @@ int pool_submit(struct pool *pool, const struct probe_spec *spec, pool_done_fn *
  * be called after the request's done has been called. */
 void pool_cancel(struct pool_req *req);
 
+/* Changes the limits (configuration reload).  Raising max_running starts
+ * waiting requests at once; lowering a limit never cancels anything:
+ * running probes finish and queued requests keep their place, and the new
+ * limits apply to what is submitted next.  Returns 0 or -EINVAL (ranges as
+ * pool_init). */
+int pool_set_limits(struct pool *pool, unsigned max_running, unsigned max_queued);
 void pool_stats(const struct pool *pool, struct pool_stats *st);
 
 /* Cancels every queued then every running request (each done is called),

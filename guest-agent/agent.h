@@ -1,0 +1,69 @@
+/*
+ * agent.h - xenvchan-agent's process state and the request service.
+ *
+ * One struct agent per process, passed around explicitly.  It owns the
+ * loaded configuration (swapped whole on SIGHUP), the xenstore handle, the
+ * probe pool and the current session: the one channel server that waits
+ * for, then serves, one dom0 client at a time.
+ */
+#ifndef XV_AGENT_H
+#define XV_AGENT_H
+
+#include <ev.h>
+#include <xenstore.h>
+
+#include "chan.h"
+#include "config.h"
+#include "daemon.h"
+#include "pool.h"
+
+#define AGENT_NAME "xenvchan-agent"
+#define AGENT_DEFAULT_CONFIG "/etc/xenvchan/agent.cfg"
+/* dom0 runs the bridge: the only domain the vchan server accepts */
+#define AGENT_PEER_DOMID 0
+/* re-listen back-off after a failed chan_server() */
+#define AGENT_RELISTEN_MIN 0.5
+#define AGENT_RELISTEN_MAX 30.0
+
+struct session;
+struct datatree;
+
+struct agent {
+	struct ev_loop *loop;
+	const char *config_path;
+	const char *channel_override; /* --channel, wins over channel= */
+	int verbose;		      /* -v: debug whatever log_level says */
+	struct agent_config *cfg;
+	struct chan_spec spec;
+	const char *transport; /* "vchan" or "socket" */
+
+	struct xs_handle *xs;
+	ev_io xs_w;
+	int domid;
+
+	struct pool pool;
+	char **probe_env;
+	int change_identity; /* root: probes run as cfg->probe_uid */
+
+	struct session *session;
+	ev_timer relisten_w;
+	double relisten_delay;
+
+	struct datatree *tree;
+
+	ev_signal hup_w, term_w, int_w;
+	struct pidfile pidfile;
+	unsigned long long requests; /* answered since start */
+};
+
+/* Start listening for the next client (after start-up, a disconnect or a
+ * domid change).  On failure it retries with back-off. */
+void agent_listen(struct agent *a);
+
+/* session.c: one channel server and the client it serves. */
+/* Creates the server and starts waiting.  Returns NULL (logged) on failure. */
+struct session *session_start(struct agent *a);
+/* Cancels everything in flight, closes the channel, frees s. */
+void session_free(struct session *s);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * xenvchan-agent: serves monitoring-plugins probes to dom0 over a vchan
+ * (or a Unix socket for tests), without a network port, and publishes
+ * the guest's data tree in xenstore.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "advert.h"
+#include "agent.h"
+#include "log.h"
+#include "xverr.h"
+#include "xvp.h"
+
+extern char **environ;
+
+#define EXIT_RUNTIME 1 /* could not start: xenstore, channel, pid file */
+#define EXIT_CONFIG 2  /* bad configuration or usage */
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "Usage: " AGENT_NAME " [OPTION]...\n"
+	    "Serve Nagios/NRPE probes to dom0 over a vchan, without a network port,\n"
+	    "and publish this guest's identity and NICs in xenstore.\n"
+	    "\n"
+	    "  -c, --config FILE    configuration (nrpe.cfg syntax; default " AGENT_DEFAULT_CONFIG
+	    ")\n"
+	    "  -f, --foreground     stay in the foreground and log to stderr (the default)\n"
+	    "  -d, --daemon         detach from the terminal and log to syslog\n"
+	    "  -p, --pid-file FILE  write the pid here (overrides pid_file=)\n"
+	    "      --channel SPEC   vchan or socket:DIR (overrides channel=)\n"
+	    "  -n, --check-config   load the configuration, print problems, exit 0 or 2\n"
+	    "  -v, --verbose        log at debug level\n"
+	    "  -h, --help           show this help and exit\n"
+	    "  -V, --version        show the version and exit\n"
+	    "\n"
+	    "Signals: SIGHUP reloads the configuration (a bad file keeps the old one),\n"
+	    "SIGTERM and SIGINT stop the agent.\n"
+	    "Exit status: 0 stopped normally, 1 could not start, 2 bad configuration or usage.\n");
+}
+
+static void agent_log_notices(const struct agent_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nnotices; i++)
+		log_warnx("%s", cfg->notices[i]);
+}
+
+/* Derived state that follows the configuration: probe environment,
+ * identity, log level, pool limits. */
+static int agent_apply_config(struct agent *a, struct agent_config *cfg)
+{
+	char **env = probe_env_build(NULL, XV_VERSION, (const char *const *)cfg->keep_env, environ);
+
+	if (!env) {
+		log_warn("cannot build the probe environment");
+		return -1;
+	}
+	probe_env_free(a->probe_env);
+	a->probe_env = env;
+	a->change_identity = 0;
+	if (geteuid() == 0) {
+		a->change_identity = 1;
+	} else if (cfg->probe_uid != geteuid()) {
+		log_info("not running as root: probes run as this user (uid %d), not as '%s'",
+			 (int)geteuid(), cfg->probe_user);
+	}
+	log_set_level(a->verbose ? LOG_LVL_DEBUG : cfg->log_level);
+	return 0;
+}
+
+static void agent_relisten_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = (struct agent *)((char *)w - offsetof(struct agent, relisten_w));
+
+	agent_listen(a);
+}
+
+void agent_listen(struct agent *a)
+{
+	if (a->session)
+		return;
+	a->session = session_start(a);
+	if (a->session) {
+		a->relisten_delay = 0;
+		return;
+	}
+	/* back off: a broken channel must not spin the agent */
+	a->relisten_delay = a->relisten_delay ? a->relisten_delay * 2 : AGENT_RELISTEN_MIN;
+	if (a->relisten_delay > AGENT_RELISTEN_MAX)
+		a->relisten_delay = AGENT_RELISTEN_MAX;
+	log_warnx("retrying in %.1f s", a->relisten_delay);
+	ev_timer_stop(a->loop, &a->relisten_w);
+	ev_timer_set(&a->relisten_w, a->relisten_delay, 0.);
+	ev_timer_start(a->loop, &a->relisten_w);
+}
+
+static void agent_advertise(struct agent *a)
+{
+	char versions[16];
+
+	snprintf(versions, sizeof versions, "%d", XVP_PROTO_MAX);
+	if (XVP_PROTO_MIN != XVP_PROTO_MAX)
+		snprintf(versions, sizeof versions, "%d-%d", XVP_PROTO_MIN, XVP_PROTO_MAX);
+	if (advert_publish(a->xs, a->transport, versions) < 0)
+		log_warn("cannot write the advertisement under " ADVERT_DIR);
+}
+
+/* The guest's domid changed (save/restore, migration): the old grants
+ * and the old tree are gone; start over under the new domid. */
+static void agent_domid_check(struct agent *a)
+{
+	int id = advert_read_domid(a->xs);
+
+	if (id < 0 || id == a->domid)
+		return;
+	log_info("domid changed from %d to %d: listening again", a->domid, id);
+	a->domid = id;
+	session_free(a->session);
+	a->session = NULL;
+	agent_advertise(a);
+	agent_listen(a);
+}
+
+static void agent_xs_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct agent *a = (struct agent *)((char *)w - offsetof(struct agent, xs_w));
+	char **vec;
+	int domid_event = 0;
+
+	while ((vec = xs_check_watch(a->xs))) {
+		if (!strcmp(vec[XS_WATCH_TOKEN], "domid"))
+			domid_event = 1;
+		free(vec);
+	}
+	if (domid_event)
+		agent_domid_check(a);
+}
+
+static void agent_reload(struct agent *a)
+{
+	struct agent_config *cfg = NULL;
+	char err[CONFIG_ERR_MAX];
+
+	if (config_load(a->config_path, &cfg, err, sizeof err) < 0) {
+		log_warnx("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if (strcmp(cfg->channel, a->cfg->channel) != 0)
+		log_warnx("reload: channel= changed: takes effect at the next restart");
+	if (cfg->max_concurrent != a->cfg->max_concurrent || cfg->max_queue != a->cfg->max_queue)
+		pool_set_limits(&a->pool, cfg->max_concurrent, cfg->max_queue);
+	agent_log_notices(cfg);
+	if (agent_apply_config(a, cfg) < 0) {
+		config_free(cfg);
+		return;
+	}
+	/* in-flight probes hold copies of what they need (pool_submit) */
+	config_free(a->cfg);
+	a->cfg = cfg;
+	log_info("configuration reloaded: %zu commands", cfg->ncommands);
+}
+
+static void agent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct agent *a = w->data;
+
+	if (w->signum == SIGHUP) {
+		agent_reload(a);
+		return;
+	}
+	log_info("signal %d: stopping", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},  {"foreground", no_argument, NULL, 'f'},
+	    {"daemon", no_argument, NULL, 'd'},	       {"pid-file", required_argument, NULL, 'p'},
+	    {"channel", required_argument, NULL, 'C'}, {"check-config", no_argument, NULL, 'n'},
+	    {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	};
+	struct agent a = {0};
+	const char *pid_file = NULL;
+	int daemonize = 0, check_only = 0, verbose = 0, c, err, rc = 0;
+	char errbuf[CONFIG_ERR_MAX];
+	const char *channel;
+
+	a.config_path = AGENT_DEFAULT_CONFIG;
+	a.pidfile.fd = -1;
+	while ((c = getopt_long(argc, argv, "c:fdp:nvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a.config_path = optarg;
+			break;
+		case 'f':
+			daemonize = 0;
+			break;
+		case 'd':
+			daemonize = 1;
+			break;
+		case 'p':
+			pid_file = optarg;
+			break;
+		case 'C':
+			a.channel_override = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(AGENT_NAME " " XV_VERSION "\n");
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, AGENT_NAME ": unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+
+	log_init(AGENT_NAME, 0, LOG_DAEMON, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (config_load(a.config_path, &a.cfg, errbuf, sizeof errbuf) < 0) {
+		log_errx("%s", errbuf);
+		return EXIT_CONFIG;
+	}
+	agent_log_notices(a.cfg);
+	channel = a.channel_override ? a.channel_override : a.cfg->channel;
+	err = chan_spec_parse(channel, &a.spec);
+	if (err < 0) {
+		log_errx("bad channel '%s': expected vchan or socket:DIR (an existing directory)",
+			 channel);
+		config_free(a.cfg);
+		return EXIT_CONFIG;
+	}
+	a.transport = a.spec.kind == CHAN_VCHAN ? "vchan" : "socket";
+	if (check_only) {
+		printf("%s: OK, %zu commands\n", a.config_path, a.cfg->ncommands);
+		config_free(a.cfg);
+		return 0;
+	}
+
+	if (daemonize) {
+		log_init(AGENT_NAME, 1, a.cfg->log_facility, LOG_LVL_INFO);
+		if (daemon_detach() < 0)
+			fatal("cannot detach");
+	}
+	if (!pid_file)
+		pid_file = a.cfg->pid_file;
+	if (pid_file && daemon_pidfile_open(&a.pidfile, pid_file, errbuf, sizeof errbuf) < 0) {
+		log_errx("%s", errbuf);
+		config_free(a.cfg);
+		return EXIT_RUNTIME;
+	}
+
+	a.loop = ev_default_loop(EVFLAG_AUTO);
+	a.verbose = verbose;
+	if (agent_apply_config(&a, a.cfg) < 0 ||
+	    pool_init(&a.pool, a.loop, a.cfg->max_concurrent, a.cfg->max_queue) < 0) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+
+	a.xs = xs_open(0);
+	if (!a.xs) {
+		log_warn("cannot connect to xenstore");
+		rc = EXIT_RUNTIME;
+		goto out_pool;
+	}
+	a.domid = advert_read_domid(a.xs);
+	if (a.domid < 0) {
+		log_warn("cannot read this guest's domid from xenstore");
+		rc = EXIT_RUNTIME;
+		goto out_xs;
+	}
+	if (!xs_watch(a.xs, "domid", "domid"))
+		log_warn("cannot watch domid: a migration will not be noticed");
+	ev_io_init(&a.xs_w, agent_xs_cb, xs_fileno(a.xs), EV_READ);
+	ev_io_start(a.loop, &a.xs_w);
+
+	agent_advertise(&a);
+	ev_init(&a.relisten_w, agent_relisten_cb);
+	agent_listen(&a);
+
+	ev_signal_init(&a.hup_w, agent_signal_cb, SIGHUP);
+	ev_signal_init(&a.term_w, agent_signal_cb, SIGTERM);
+	ev_signal_init(&a.int_w, agent_signal_cb, SIGINT);
+	a.hup_w.data = a.term_w.data = a.int_w.data = &a;
+	ev_signal_start(a.loop, &a.hup_w);
+	ev_signal_start(a.loop, &a.term_w);
+	ev_signal_start(a.loop, &a.int_w);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("started: domid %d, %s channel, %zu commands, probes as %s", a.domid, a.transport,
+		 a.cfg->ncommands, a.change_identity ? a.cfg->probe_user : "this user");
+	ev_run(a.loop, 0);
+
+	session_free(a.session);
+	a.session = NULL;
+	ev_timer_stop(a.loop, &a.relisten_w);
+	advert_remove(a.xs);
+	log_info("stopped after %llu requests", a.requests);
+out_xs:
+	ev_io_stop(a.loop, &a.xs_w);
+	xs_close(a.xs);
+out_pool:
+	pool_free(&a.pool);
+out:
+	probe_env_free(a.probe_env);
+	daemon_pidfile_close(&a.pidfile);
+	config_free(a.cfg);
+	return rc;
+}
