@@ -150,8 +150,20 @@ asan:
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Iproto -Icommon $(PKG_CFLAGS) \
 	-DXV_VERSION='"$(VERSION)"' -DXV_FUZZING
-FUZZ_LIB_SRCS := $(PROTO_SRCS) $(COMMON_SRCS) $(AGENT_SRCS) $(BRIDGE_SRCS)
+# Each component is an archive, so a target links only the objects it uses
+# (not, say, the agent's session code, which needs the agent's main).
+fuzzobj = $(patsubst %.c,$(O)/fuzz/obj/%.o,$(1))
+FUZZ_LIBS := $(if $(AGENT_SRCS),$(O)/fuzz/lib/libagent.a) $(if $(BRIDGE_SRCS),$(O)/fuzz/lib/libbridge.a) \
+	$(O)/fuzz/lib/libxvcommon.a $(O)/fuzz/lib/libxvproto.a
 FUZZ_PROGS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
+$(O)/fuzz/lib/libagent.a: $(call fuzzobj,$(AGENT_SRCS))
+$(O)/fuzz/lib/libbridge.a: $(call fuzzobj,$(BRIDGE_SRCS))
+$(O)/fuzz/lib/libxvcommon.a: $(call fuzzobj,$(COMMON_SRCS))
+$(O)/fuzz/lib/libxvproto.a: $(call fuzzobj,$(PROTO_SRCS))
+$(O)/fuzz/lib/%.a:
+	@mkdir -p $(@D)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(O)/fuzz/.deps: scripts/deps.sh
 	@mkdir -p $(@D)
 	@scripts/deps.sh fuzz && touch $@
@@ -159,7 +171,7 @@ $(O)/fuzz/obj/%.o: %.c $(O)/config.mk | $(O)/fuzz/.deps
 	@mkdir -p $(@D)
 	$(call msg,CLANG,$<)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
-$(O)/fuzz/%: $(O)/fuzz/obj/tests/fuzz/%.o $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+$(O)/fuzz/%: $(O)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIBS)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
