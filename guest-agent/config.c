@@ -267,6 +267,13 @@ static const struct config_key config_keys[] = {
     {"arg_max_length", CK_UINT, CFG_OFF(arg_max_length), CONFIG_ARG_MAX_LENGTH_MIN,
      CONFIG_ARG_MAX_LENGTH_MAX, NULL, NULL},
     {"log_level", CK_FUNC, 0, 0, 0, config_log_level, NULL},
+    {"publish_other_nics", CK_BOOL, CFG_OFF(publish_other_nics), 0, 1, NULL, NULL},
+    {"publish_loopback", CK_BOOL, CFG_OFF(publish_loopback), 0, 1, NULL, NULL},
+    {"publish_legacy", CK_BOOL, CFG_OFF(publish_legacy), 0, 1, NULL, NULL},
+    {"publish_max_nodes", CK_UINT, CFG_OFF(publish_max_nodes), CONFIG_PUBLISH_MAX_NODES_MIN,
+     CONFIG_PUBLISH_MAX_NODES_MAX, NULL, NULL},
+    {"os_release_file", CK_PATH, CFG_OFF(os_release_file), 0, 0, NULL, NULL},
+    {"sysfs_net_dir", CK_PATH, CFG_OFF(sysfs_net_dir), 0, 0, NULL, NULL},
     /* nrpe keys without meaning here: accepted, with a notice */
     {"server_port", CK_IGNORED, 0, 0, 0, NULL, NULL},
     {"server_address", CK_IGNORED, 0, 0, 0, NULL, NULL},
@@ -1196,6 +1203,8 @@ static void config_defaults(struct agent_config *cfg)
 	cfg->arg_policy.allow_args = 0;
 	cfg->log_facility = LOG_DAEMON;
 	cfg->log_level = LOG_LVL_INFO;
+	cfg->publish_other_nics = 1;
+	cfg->publish_max_nodes = CONFIG_DEFAULT_PUBLISH_MAX_NODES;
 }
 
 void config_free(struct agent_config *cfg)
@@ -1216,6 +1225,8 @@ void config_free(struct agent_config *cfg)
 	free(cfg->channel);
 	free(cfg->pid_file);
 	free(cfg->log_file);
+	free(cfg->os_release_file);
+	free(cfg->sysfs_net_dir);
 	for (size_t i = 0; i < cfg->nnotices; i++)
 		free(cfg->notices[i]);
 	free(cfg->notices);

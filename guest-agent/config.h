@@ -65,6 +65,12 @@
 #define CONFIG_DEFAULT_ARG_MAX_LENGTH 256
 #define CONFIG_ARG_MAX_LENGTH_MIN 1
 #define CONFIG_ARG_MAX_LENGTH_MAX 4096
+/* The data tree's node budget: the guest's quota is 1000 nodes, of
+ * which libxl's own directories and the vif frontends already use some;
+ * a publish must also stay under xenstored's 1024 nodes per transaction. */
+#define CONFIG_DEFAULT_PUBLISH_MAX_NODES 300
+#define CONFIG_PUBLISH_MAX_NODES_MIN 64
+#define CONFIG_PUBLISH_MAX_NODES_MAX 600
 /* Nagios thresholds, ranges (@10:20, ~:5), sizes (80%), paths, names. */
 #define CONFIG_DEFAULT_ARG_ALLOWLIST "[A-Za-z0-9 ._,:/%@=+~-]*"
 #define CONFIG_DEFAULT_PROBE_USER "nobody"
@@ -124,6 +130,13 @@ struct agent_config {
 	int debug;		  /* debug=1 as written */
 	enum log_level log_level; /* effective: LOG_LVL_DEBUG when debug=1 */
 
+	/* the data tree (docs/DATA-TREE.md, guest-agent/datatree.h) */
+	int publish_other_nics; /* NICs no Xen vif backs, under net/other/ */
+	int publish_loopback;	/* lo among them */
+	int publish_legacy;	/* XAPI / Xen Orchestra keys as well */
+	unsigned publish_max_nodes; /* node budget of the tree */
+	char *os_release_file;	    /* absolute path or NULL (os-release(5) paths) */
+	char *sysfs_net_dir;	    /* absolute path or NULL (/sys/class/net) */
 	/* "FILE:LINE: text" for keys accepted without effect and similar: the
 	 * caller logs them (warning level) after a successful load. */
 	char **notices;

@@ -14,6 +14,7 @@
 
 #include "advert.h"
 #include "agent.h"
+#include "datatree.h"
 #include "log.h"
 #include "xverr.h"
 #include "xvp.h"
@@ -76,6 +77,45 @@ static int agent_apply_config(struct agent *a, struct agent_config *cfg)
 	return 0;
 }
 
+/* The data tree's options from the configuration. */
+static void agent_tree_opts(const struct agent_config *cfg, struct datatree_opts *o)
+{
+	datatree_opts_default(o);
+	o->publish_other_nics = cfg->publish_other_nics;
+	o->include_loopback = cfg->publish_loopback;
+	o->legacy = cfg->publish_legacy;
+	o->max_nodes = cfg->publish_max_nodes;
+	o->os_release = cfg->os_release_file;
+	o->sysfs_net = cfg->sysfs_net_dir;
+	o->agent_version = XV_VERSION;
+}
+
+/* Publishing the data tree is best effort: an agent that cannot watch
+ * its NICs still serves probes. */
+static void agent_tree_start(struct agent *a)
+{
+	struct datatree_opts o;
+	char err[256];
+
+	agent_tree_opts(a->cfg, &o);
+	a->tree = datatree_start(a->loop, a->xs, &o, err, sizeof err);
+	if (!a->tree)
+		log_warnx("the data tree is not published: %s", err);
+}
+
+static int agent_tree_opts_differ(const struct agent_config *x, const struct agent_config *y)
+{
+	const char *xo = x->os_release_file ? x->os_release_file : "";
+	const char *yo = y->os_release_file ? y->os_release_file : "";
+	const char *xs = x->sysfs_net_dir ? x->sysfs_net_dir : "";
+	const char *ys = y->sysfs_net_dir ? y->sysfs_net_dir : "";
+
+	return x->publish_other_nics != y->publish_other_nics ||
+	       x->publish_loopback != y->publish_loopback ||
+	       x->publish_legacy != y->publish_legacy ||
+	       x->publish_max_nodes != y->publish_max_nodes || strcmp(xo, yo) || strcmp(xs, ys);
+}
+
 static void agent_relisten_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = (struct agent *)((char *)w - offsetof(struct agent, relisten_w));
@@ -126,6 +166,8 @@ static void agent_domid_check(struct agent *a)
 	session_free(a->session);
 	a->session = NULL;
 	agent_advertise(a);
+	if (a->tree)
+		datatree_domid_changed(a->tree);
 	agent_listen(a);
 }
 
@@ -163,8 +205,17 @@ static void agent_reload(struct agent *a)
 		return;
 	}
 	/* in-flight probes hold copies of what they need (pool_submit) */
-	config_free(a->cfg);
-	a->cfg = cfg;
+	if (agent_tree_opts_differ(a->cfg, cfg)) {
+		config_free(a->cfg);
+		a->cfg = cfg;
+		/* the new run removes whatever the old options published and
+		 * the new ones do not, so the tree never vanishes in between */
+		datatree_stop(a->tree, 0);
+		agent_tree_start(a);
+	} else {
+		config_free(a->cfg);
+		a->cfg = cfg;
+	}
 	log_info("configuration reloaded: %zu commands", cfg->ncommands);
 }
 
@@ -173,6 +224,8 @@ static void agent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	struct agent *a = w->data;
 
 	if (w->signum == SIGHUP) {
+		if (log_reopen() < 0)
+			log_warn("cannot reopen the log file");
 		agent_reload(a);
 		return;
 	}
@@ -258,8 +311,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* where messages go: log_file if set; else stderr in the foreground,
+	 * syslog as a daemon (nothing with disable_syslog=1) */
+	if (a.cfg->log_file && log_open_file(a.cfg->log_file) < 0) {
+		log_warn("cannot open log_file %s", a.cfg->log_file);
+		config_free(a.cfg);
+		return EXIT_RUNTIME;
+	}
 	if (daemonize) {
-		log_init(AGENT_NAME, 1, a.cfg->log_facility, LOG_LVL_INFO);
+		if (!a.cfg->log_file && !a.cfg->disable_syslog)
+			log_init(AGENT_NAME, 1, a.cfg->log_facility, LOG_LVL_INFO);
 		if (daemon_detach() < 0)
 			fatal("cannot detach");
 	}
@@ -297,6 +358,7 @@ int main(int argc, char **argv)
 	ev_io_start(a.loop, &a.xs_w);
 
 	agent_advertise(&a);
+	agent_tree_start(&a);
 	ev_init(&a.relisten_w, agent_relisten_cb);
 	agent_listen(&a);
 
@@ -317,6 +379,8 @@ int main(int argc, char **argv)
 	a.session = NULL;
 	ev_timer_stop(a.loop, &a.relisten_w);
 	advert_remove(a.xs);
+	datatree_stop(a.tree, 0);
+	a.tree = NULL;
 	log_info("stopped after %llu requests", a.requests);
 out_xs:
 	ev_io_stop(a.loop, &a.xs_w);

@@ -115,6 +115,12 @@ static void test_defaults(void **state)
 	assert_int_equal(c->debug, 0);
 	assert_int_equal(c->log_level, LOG_LVL_INFO);
 	assert_int_equal(c->nnotices, 0);
+	assert_int_equal(c->publish_other_nics, 1);
+	assert_int_equal(c->publish_loopback, 0);
+	assert_int_equal(c->publish_legacy, 0);
+	assert_int_equal(c->publish_max_nodes, 300);
+	assert_null(c->os_release_file);
+	assert_null(c->sysfs_net_dir);
 	config_free(c);
 	config_free(NULL);
 }
@@ -233,6 +239,11 @@ static const struct {
 			     "absolute path"},
     {"channel=VCHAN", "t.cfg:1: channel: expected 'vchan' or 'socket:DIR' with DIR an absolute "
 		      "path"},
+    {"publish_max_nodes=63", "t.cfg:1: publish_max_nodes: 63 is out of range 64..600"},
+    {"publish_max_nodes=601", "t.cfg:1: publish_max_nodes: 601 is out of range 64..600"},
+    {"os_release_file=etc/os-release",
+     "t.cfg:1: os_release_file: 'etc/os-release' is not an absolute path"},
+    {"sysfs_net_dir=sys", "t.cfg:1: sysfs_net_dir: 'sys' is not an absolute path"},
     {"max_concurrent=0", "t.cfg:1: max_concurrent: 0 is out of range 1..256"},
     {"max_concurrent=257", "t.cfg:1: max_concurrent: 257 is out of range 1..256"},
     {"max_queue=4097", "t.cfg:1: max_queue: 4097 is out of range 0..4096"},
@@ -404,6 +415,23 @@ static void test_good_values(void **state)
 	assert_string_equal(notices(c), "t.cfg:1: 'max_commands' is nrpe's name for "
 					"max_concurrent: max_concurrent=256 (the agent's "
 					"ceiling)\n");
+	config_free(c);
+}
+
+/* the data tree's keys (guest-agent/datatree.h) */
+static void test_datatree_keys(void **state)
+{
+	struct agent_config *c;
+
+	c = parse_ok("publish_other_nics=0\npublish_loopback=1\npublish_legacy=1\n"
+		     "publish_max_nodes=600\nos_release_file=/etc/os-release\n"
+		     "sysfs_net_dir=/tmp/net\n");
+	assert_int_equal(c->publish_other_nics, 0);
+	assert_int_equal(c->publish_loopback, 1);
+	assert_int_equal(c->publish_legacy, 1);
+	assert_int_equal(c->publish_max_nodes, 600);
+	assert_string_equal(c->os_release_file, "/etc/os-release");
+	assert_string_equal(c->sysfs_net_dir, "/tmp/net");
 	config_free(c);
 }
 
@@ -869,6 +897,7 @@ int main(void)
 	    cmocka_unit_test(test_syntax),
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_good_values),
+	    cmocka_unit_test(test_datatree_keys),
 	    cmocka_unit_test(test_ignored_keys),
 	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_command_redefined),
