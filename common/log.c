@@ -1,18 +1,59 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 /* The logger is process-wide by nature (like syslog itself). */
+#define LOG_PATH_MAX 4096
+
 static struct {
 	const char *ident;
 	int use_syslog;
 	enum log_level level;
-} logger = {"xenvchan", 0, LOG_LVL_INFO};
+	int fd; /* log file, or -1 */
+	char path[LOG_PATH_MAX];
+	unsigned long dropped;
+} logger = {"xenvchan", 0, LOG_LVL_INFO, -1, "", 0};
+
+int log_open_file(const char *path)
+{
+	int fd;
+
+	if (strlen(path) >= sizeof logger.path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		return -1;
+	if (logger.fd >= 0)
+		close(logger.fd);
+	logger.fd = fd;
+	if (logger.path != path)
+		strcpy(logger.path, path);
+	return 0;
+}
+
+int log_reopen(void)
+{
+	char path[LOG_PATH_MAX];
+
+	if (logger.fd < 0)
+		return 0;
+	strcpy(path, logger.path);
+	return log_open_file(path);
+}
+
+unsigned long log_dropped(void)
+{
+	return logger.dropped;
+}
 
 void log_init(const char *ident, int use_syslog, int facility, enum log_level level)
 {
@@ -60,7 +101,21 @@ static void log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_li
 		size_t n = strlen(msg);
 		snprintf(msg + n, sizeof msg - n, ": %s", strerror(saved));
 	}
-	if (logger.use_syslog) {
+	if (logger.fd >= 0) {
+		char line[sizeof msg + 96];
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		int n;
+
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
+		n = snprintf(line, sizeof line, "%s %s[%ld]: %s: %s\n", stamp, logger.ident,
+			     (long)getpid(), tag[lvl], msg);
+		if (n < 0 || (size_t)n >= sizeof line)
+			n = (int)sizeof line - 1, line[n - 1] = '\n';
+		if (write(logger.fd, line, (size_t)n) != n)
+			logger.dropped++;
+	} else if (logger.use_syslog) {
 		syslog(prio[lvl], "%s", msg);
 	} else {
 		fprintf(stderr, "%s[%s]: %s\n", logger.ident, tag[lvl], msg);

@@ -15,6 +15,15 @@ enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 /* ident: program name; use_syslog: 0 = stderr, 1 = syslog (facility:
  * a LOG_* facility value from <syslog.h>); level: highest level shown. */
 void log_init(const char *ident, int use_syslog, int facility, enum log_level level);
+/* Log to the file at path instead (appended, created 0640).  One write(2)
+ * per message, so lines from concurrent writers do not interleave; a
+ * failing write (disk full) drops the message rather than stopping the
+ * daemon.  Returns 0, or -1 with errno (the destination is then unchanged). */
+int log_open_file(const char *path);
+/* Reopen the log file (after logrotate moved it); no-op without one. */
+int log_reopen(void);
+/* Messages dropped because the log file could not be written. */
+unsigned long log_dropped(void);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parse "err", "warn", "info", "debug" (or 0-3); returns -1 if unknown. */

@@ -413,3 +413,18 @@ EOF2
 	assert_success
 	[ "$(grep -c ' 0 OK - slept 0.5$' <<<"$output")" -eq 2 ]
 }
+
+@test "agent: log_file receives the log, and SIGHUP reopens it after a logrotate move" {
+	agent_config <<EOF2
+log_file=$AT/agent-file.log
+command[dummy]=$PLUGINS/check_dummy 0 ok
+EOF2
+	agent_start
+	q dummy >/dev/null
+	grep -q "xenvchan-agent\[$AGENT_PID\]: info: started: domid 5" "$AT/agent-file.log"
+	mv "$AT/agent-file.log" "$AT/agent-file.log.1"
+	kill -HUP "$AGENT_PID"
+	sleep 0.3
+	grep -q "configuration reloaded" "$AT/agent-file.log"
+	! grep -q "configuration reloaded" "$AT/agent-file.log.1"
+}
