@@ -52,10 +52,11 @@ struct session {
 	ev_io io_w;
 	ev_timer rx_w; /* a partly received request may take connection_timeout */
 	struct xvbuf rx, tx;
-	int open;     /* a client is connected */
-	int mux;      /* HELLO done */
-	int closing;  /* being torn down: finished requests are just freed */
-	int draining; /* send what is queued, then end (after an ERROR) */
+	int open;	       /* a client is connected */
+	int mux;	       /* HELLO done */
+	int closing;	       /* being torn down: finished requests are just freed */
+	int draining;	       /* send what is queued, then end (after an ERROR) */
+	uint32_t max_response; /* HELLO: the largest response buffer the client takes */
 	unsigned tagged;
 	struct request_list plain, xv;
 };
@@ -76,12 +77,25 @@ static void session_encode(struct session *s, const struct xvp_msg *m)
 	}
 }
 
+/* The longest answer text a query of this version may get: the packet
+ * kind's limit and, for tagged answers, the client's HELLO max_response
+ * (whose buffer holds the id, the text and its NUL). */
+static size_t session_text_max(const struct session *s, uint16_t version)
+{
+	int max = xvp_max_text(version, version == XVP_XV ? XVP_XV_RESPONSE : XVP_RESPONSE);
+	size_t n = max > 0 ? (size_t)max : 0;
+
+	if (version == XVP_XV && n > s->max_response - XVP_XV_ID_SIZE - 1)
+		n = s->max_response - XVP_XV_ID_SIZE - 1;
+	return n;
+}
+
 /* Sends one answer.  The text is cut at its first NUL (as nrpe's strlen
  * does) and at the longest text the packet kind carries. */
 static void session_answer(struct session *s, const struct request *rq)
 {
 	struct xvp_msg m = {0};
-	int max;
+	size_t max;
 	size_t len = rq->len;
 	const char *nul = memchr(rq->text, '\0', len);
 
@@ -95,9 +109,9 @@ static void session_answer(struct session *s, const struct request *rq)
 		m.type = XVP_RESPONSE;
 	}
 	m.result = rq->state;
-	max = xvp_max_text(m.version, m.type);
-	if (max >= 0 && len > (size_t)max)
-		len = (size_t)max;
+	max = session_text_max(s, rq->version);
+	if (len > max)
+		len = max;
 	m.text = rq->text;
 	m.text_len = len;
 	session_encode(s, &m);
@@ -207,7 +221,8 @@ static void request_dispatch(struct request *rq, const char *untrusted_text, siz
 	struct probe_spec spec = {0};
 	char err[256];
 	char **argv = NULL;
-	int cap, r;
+	size_t cap;
+	int r;
 
 	if (len == 0 ||
 	    (len == sizeof "_NRPE_CHECK" - 1 && !memcmp(untrusted_text, "_NRPE_CHECK", len))) {
@@ -237,14 +252,14 @@ static void request_dispatch(struct request *rq, const char *untrusted_text, siz
 	}
 	argv_query_free(&q);
 
-	cap = xvp_max_text(rq->version, rq->version == XVP_XV ? XVP_XV_RESPONSE : XVP_RESPONSE);
+	cap = session_text_max(s, rq->version);
 	spec.name = rq->name;
 	spec.argv = argv;
 	spec.envp = a->probe_env;
 	spec.timeout = cfg->command_timeout;
 	spec.output_cap = cfg->output_cap;
-	if (cap > 0 && spec.output_cap > (size_t)cap)
-		spec.output_cap = (size_t)cap;
+	if (spec.output_cap > cap)
+		spec.output_cap = cap;
 	if (spec.output_cap < PROBE_OUTPUT_CAP_MIN)
 		spec.output_cap = PROBE_OUTPUT_CAP_MIN;
 	if (a->change_identity) {
@@ -328,6 +343,8 @@ static void session_hello(struct session *s, const struct xvp_msg *m)
 		session_fail(s, 0, "no common protocol version");
 		return;
 	}
+	/* xvp_decode guarantees max_response >= XVP_XV_MIN_BUFFER_LIMIT */
+	s->max_response = m->max_response;
 	ack.proto = (uint16_t)v;
 	ack.max_inflight = cfg->max_concurrent + cfg->max_queue;
 	ack.max_request = XVP_MAX_BUFFER;
@@ -388,6 +405,10 @@ static void session_message(struct session *s, const struct xvp_msg *m)
 		return;
 	case XVP_XV_PING: {
 		struct xvp_msg pong = {.version = XVP_XV, .type = XVP_XV_PONG, .id = m->id};
+		if (!s->mux) {
+			session_fail(s, 0, "PING before HELLO");
+			return;
+		}
 		session_encode(s, &pong);
 		return;
 	}

@@ -215,6 +215,11 @@ EOF
 	echo "# extension answer: $n bytes" >&3
 	[ "$n" -le 65531 ] && [ "$n" -ge 65000 ]
 	tail -1 "$AT/out" | grep -qx "\[output truncated at $n bytes by xenvchan-agent\]"
+	# a client that announced a smaller max_response in its HELLO
+	q -R 4096 big >"$AT/out3" || true
+	n=$(($(wc -c <"$AT/out3") - 1))
+	assert_equal "$n" 4091
+	tail -1 "$AT/out3" | grep -qx "\[output truncated at 4091 bytes by xenvchan-agent\]"
 	q -m v2 big >"$AT/out2" || true
 	n=$(($(wc -c <"$AT/out2") - 1))
 	assert_equal "$n" 1023

@@ -10,6 +10,7 @@
  * newline dropped, as check_nrpe does; other newlines shown as "\n"); exit 0
  * when all arrived.  -x SECS: hang up
  * SECS after sending, without waiting (a client vanishing mid-check).
+ * -R BYTES: the max_response announced in the HELLO (default 65536).
  * -r SECS: keep trying to connect that long while nobody listens (the agent
  * re-listens right after each client; default 3).
  * Exit 4 for a timeout, 5 for a connection or protocol failure.
@@ -54,13 +55,14 @@ int main(int argc, char **argv)
 	const char *spec_text = "vchan", *mode = "xv";
 	int domid = -1, c, err = 0, nq, got = 0, single, rc = 0;
 	double timeout = 30, hangup = -1, retry = 3, t0;
+	uint32_t max_response = XVP_MAX_BUFFER;
 	struct chan_spec spec;
 	struct chan *ch;
 	struct xvbuf tx, rx;
 	uint16_t version;
 	int answered[MAXQ] = {0};
 
-	while ((c = getopt(argc, argv, "C:d:m:r:t:x:")) != -1) {
+	while ((c = getopt(argc, argv, "C:d:m:R:r:t:x:")) != -1) {
 		switch (c) {
 		case 'C':
 			spec_text = optarg;
@@ -79,6 +81,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			retry = atof(optarg);
+			break;
+		case 'R':
+			max_response = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
 		default:
 			return 2;
@@ -112,7 +117,7 @@ int main(int argc, char **argv)
 				    .proto_min = 1,
 				    .proto_max = 1,
 				    .max_inflight = MAXQ,
-				    .max_response = XVP_MAX_BUFFER,
+				    .max_response = max_response,
 				    .text = "xvquery",
 				    .text_len = 7};
 		xvp_encode(&tx, &h);

@@ -1,0 +1,320 @@
+/*
+ * xenvchan-bridge: relays Nagios/NRPE checks from dom0 to the agents in the
+ * guests over one multiplexed vchan per guest (or a Unix socket in tests).
+ * Local clients (check_xenvchan) use a Unix socket; check_nrpe can use the
+ * optional NRPE TCP listener.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "bconfig.h"
+#include "bridge.h"
+#include "daemon.h"
+#include "local.h"
+#include "log.h"
+#include "xverr.h"
+
+#define EXIT_RUNTIME 1 /* could not start: xenstore, socket, pid file */
+#define EXIT_CONFIG 2  /* bad configuration or usage */
+#define SOCKET_DIR_MODE 0755
+
+struct main_state {
+	struct ev_loop *loop;
+	struct bridge *b;
+	ev_signal term_w, int_w, hup_w, usr1_w;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f, "Usage: " BRIDGE_NAME " [OPTION]...\n"
+	       "Relay Nagios/NRPE checks from dom0 to the xenvchan-agent in each guest, over\n"
+	       "one vchan per guest, for check_xenvchan (Unix socket) and check_nrpe (optional\n"
+	       "NRPE listener).\n"
+	       "\n"
+	       "  -c, --config FILE    configuration (default " BCONFIG_DEFAULT_PATH "; when that\n"
+	       "                       file does not exist, the built-in defaults)\n"
+	       "  -f, --foreground     stay in the foreground and log to stderr (the default)\n"
+	       "  -d, --daemon         detach from the terminal and log to syslog\n"
+	       "  -p, --pid-file FILE  write the pid here (overrides pid_file=)\n"
+	       "      --channel SPEC   vchan or socket:DIR (overrides channel=)\n"
+	       "      --socket PATH    the local socket (overrides socket_path=)\n"
+	       "  -n, --check-config   load the configuration, print problems, exit 0 or 2\n"
+	       "  -v, --verbose        log at debug level\n"
+	       "  -h, --help           show this help and exit\n"
+	       "  -V, --version        show the version and exit\n"
+	       "\n"
+	       "Signals: SIGTERM and SIGINT stop the bridge (waiting checks are answered\n"
+	       "\"bridge shutting down\"); SIGUSR1 logs the statistics; SIGHUP is ignored\n"
+	       "(configuration changes need a restart).\n"
+	       "Exit status: 0 stopped normally, 1 could not start, 2 bad configuration or "
+	       "usage.\n");
+}
+
+static void main_log_stats(struct bridge *b)
+{
+	struct bridge_stats st;
+
+	bridge_get_stats(b, &st);
+	log_info("stats: %u domains, %u agents connected; %llu requests, %llu answered by "
+		 "agents, %llu timeouts, %llu busy, %llu lost, %llu protocol errors, %llu "
+		 "agent sessions",
+		 st.guests, st.connected, st.requests, st.answered, st.timeouts, st.busy, st.lost,
+		 st.protocol_errors, st.connects);
+}
+
+static void main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct main_state *m = w->data;
+
+	switch (w->signum) {
+	case SIGUSR1:
+		main_log_stats(m->b);
+		return;
+	case SIGHUP:
+		log_info("SIGHUP: the configuration is read at start only; restart the bridge "
+			 "to apply changes");
+		return;
+	default:
+		log_info("signal %d: stopping", w->signum);
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+/* Creates the socket's directory (one level) if it is missing. */
+static int main_socket_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL || slash == path || (size_t)(slash - path) >= sizeof dir)
+		return 0;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (mkdir(dir, SOCKET_DIR_MODE) != 0 && errno != EEXIST) {
+		log_warn("cannot create %s", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"daemon", no_argument, NULL, 'd'},
+	    {"pid-file", required_argument, NULL, 'p'},
+	    {"channel", required_argument, NULL, 'C'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *pid_file = NULL, *channel = NULL, *socket_path = NULL;
+	int daemonize = 0, check_only = 0, verbose = 0, c, rc = 0;
+	char err[BCONFIG_ERR_MAX];
+	struct bridge_config *cfg = NULL;
+	struct bridge_opts bo = {0};
+	struct local_opts lo = {0};
+	struct pidfile pf = {.fd = -1};
+	struct main_state m = {0};
+	struct xs_handle *xs = NULL;
+	struct local *local = NULL;
+	struct listener *listener = NULL;
+
+	while ((c = getopt_long(argc, argv, "c:fdp:nvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			daemonize = 0;
+			break;
+		case 'd':
+			daemonize = 1;
+			break;
+		case 'p':
+			pid_file = optarg;
+			break;
+		case 'C':
+			channel = optarg;
+			break;
+		case 'S':
+			socket_path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(BRIDGE_NAME " " XV_VERSION "\n");
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, BRIDGE_NAME ": unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+
+	log_init(BRIDGE_NAME, 0, LOG_DAEMON, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (config_path == NULL && access(BCONFIG_DEFAULT_PATH, F_OK) != 0) {
+		cfg = bconfig_defaults();
+		if (cfg == NULL)
+			fatalx("out of memory");
+		config_path = "(built-in defaults)";
+	} else {
+		if (config_path == NULL)
+			config_path = BCONFIG_DEFAULT_PATH;
+		if (bconfig_load(config_path, &cfg, err, sizeof err) < 0) {
+			log_errx("%s", err);
+			return EXIT_CONFIG;
+		}
+	}
+	if ((channel != NULL && bconfig_set(cfg, "channel", channel, err, sizeof err) < 0) ||
+	    (socket_path != NULL &&
+	     bconfig_set(cfg, "socket_path", socket_path, err, sizeof err) < 0)) {
+		log_errx("%s", err);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (chan_spec_parse(cfg->channel, &bo.spec) < 0) {
+		log_errx("bad channel '%s': expected vchan or socket:DIR (an existing directory)",
+			 cfg->channel);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	if (check_only) {
+		printf("%s: OK\n", config_path);
+		goto out;
+	}
+
+	if (daemonize) {
+		log_init(BRIDGE_NAME, 1, cfg->log_facility, LOG_LVL_INFO);
+		if (daemon_detach() < 0)
+			fatal("cannot detach");
+	}
+	log_set_level(verbose ? LOG_LVL_DEBUG : cfg->log_level);
+	if (pid_file == NULL)
+		pid_file = cfg->pid_file;
+	if (pid_file != NULL && daemon_pidfile_open(&pf, pid_file, err, sizeof err) < 0) {
+		log_errx("%s", err);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	m.loop = ev_default_loop(EVFLAG_AUTO);
+
+	xs = xs_open(0);
+	if (xs == NULL) {
+		log_warn("cannot connect to xenstore");
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	bo.max_inflight = cfg->max_inflight_per_guest;
+	bo.max_queue = cfg->max_queue_per_guest;
+	bo.max_response = cfg->max_response;
+	bo.request_timeout = cfg->request_timeout;
+	bo.reconnect_min = cfg->reconnect_min;
+	bo.reconnect_max = cfg->reconnect_max;
+	bo.max_guests = cfg->max_guests;
+	m.b = bridge_new(m.loop, xs, &bo, err, sizeof err);
+	if (m.b == NULL) {
+		log_errx("%s", err);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+
+	lo.path = cfg->socket_path;
+	lo.mode = cfg->socket_mode;
+	lo.group = cfg->socket_gid;
+	lo.uids = cfg->allowed_uids;
+	lo.nuids = cfg->nallowed_uids;
+	lo.gids = cfg->allowed_gids;
+	lo.ngids = cfg->nallowed_gids;
+	lo.timeout = cfg->socket_timeout;
+	lo.max_clients = cfg->socket_max_clients;
+	main_socket_dir(cfg->socket_path);
+	local = local_start(m.loop, m.b, &lo, err, sizeof err);
+	if (local == NULL) {
+		log_errx("%s", err);
+		rc = EXIT_RUNTIME;
+		goto out_bridge;
+	}
+
+	if (cfg->nrpe_listen) {
+		struct listener_opts no = {
+		    .address = cfg->nrpe_address,
+		    .port = (int)cfg->nrpe_port,
+		    .tls = cfg->nrpe_tls,
+		    .cert_file = cfg->nrpe_cert_file,
+		    .key_file = cfg->nrpe_key_file,
+		    .ca_file = cfg->nrpe_ca_file,
+		    .require_client_cert = cfg->nrpe_require_client_cert,
+		    .allow_anonymous = cfg->nrpe_allow_anonymous_tls,
+		    .allowed_hosts = cfg->nrpe_allowed_hosts,
+		    .timeout = cfg->nrpe_timeout,
+		    .max_clients = cfg->nrpe_max_clients,
+		};
+		listener = listener_start(m.loop, m.b, &no, err, sizeof err);
+		if (listener == NULL) {
+			log_errx("NRPE listener: %s", err);
+			rc = EXIT_RUNTIME;
+			goto out_local;
+		}
+	}
+
+	ev_signal_init(&m.term_w, main_signal_cb, SIGTERM);
+	ev_signal_init(&m.int_w, main_signal_cb, SIGINT);
+	ev_signal_init(&m.hup_w, main_signal_cb, SIGHUP);
+	ev_signal_init(&m.usr1_w, main_signal_cb, SIGUSR1);
+	m.term_w.data = m.int_w.data = m.hup_w.data = m.usr1_w.data = &m;
+	ev_signal_start(m.loop, &m.term_w);
+	ev_signal_start(m.loop, &m.int_w);
+	ev_signal_start(m.loop, &m.hup_w);
+	ev_signal_start(m.loop, &m.usr1_w);
+
+	{
+		struct bridge_stats st;
+		bridge_get_stats(m.b, &st);
+		log_info("started: %u domains, channel %s, socket %s", st.guests, cfg->channel,
+			 cfg->socket_path);
+	}
+	ev_run(m.loop, 0);
+
+	/* front ends first: their clients get "shutting down", and nothing
+	 * new reaches the core while it answers the rest */
+	listener_stop(listener);
+	main_log_stats(m.b);
+out_local:
+	local_stop(local);
+out_bridge:
+	bridge_free(m.b);
+out:
+	if (xs != NULL)
+		xs_close(xs);
+	daemon_pidfile_close(&pf);
+	bconfig_free(cfg);
+	return rc;
+}
