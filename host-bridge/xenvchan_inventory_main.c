@@ -1,6 +1,7 @@
 /*
  * xenvchan-inventory - print the guests' data trees (docs/DATA-TREE.md)
- * from dom0, as a table or as JSON.
+ * from dom0, as a table, as JSON, or as Nagios 4 / Icinga 2 host objects
+ * (invconf.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +12,7 @@
 #include <json.h>
 #include <xenstore.h>
 
+#include "invconf.h"
 #include "inventory.h"
 
 enum inv_exit {
@@ -26,38 +28,56 @@ enum inv_exit {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: xenvchan-inventory [-j] [GUEST...]\n"
-		     "Print what the guests' xenvchan agents publish in xenstore: OS, kernel,\n"
-		     "hostname, NICs with their addresses and link state.\n"
-		     "\n"
-		     "  GUEST          a domain name or domid; default: every domain (dom0 only\n"
-		     "                 when it has a data tree)\n"
-		     "  -j, --json     JSON instead of the table (format in docs/DATA-TREE.md)\n"
-		     "  -h, --help     this text\n"
-		     "  -V, --version  the program's version and the data tree layout it reads\n"
-		     "\n"
-		     "Every value comes from the guest and is shown escaped: a byte that is not\n"
-		     "printable UTF-8 as \\xNN, an invisible or bidirectional character as\n"
-		     "\\u{XXXX}, a backslash as \\\\, and an over-long value cut with \"...\".\n"
-		     "A guest with no data tree, a newer layout major version or malformed data\n"
-		     "gets a line of its own that says so.\n"
-		     "\n"
-		     "Exit status: 0 shown; 1 a GUEST named was not found or has no usable data\n"
-		     "tree (absent, unreadable, incompatible, malformed); 2 usage error;\n"
-		     "3 xenstore cannot be reached or /local/domain cannot be listed; 4 out of\n"
-		     "memory or the output cannot be written.  A GUEST that is all digits is a\n"
-		     "domid.\n"
-		     "Uses XENSTORED_PATH when set (libxenstore).\n");
+	fprintf(out,
+		"Usage: xenvchan-inventory [-j | --nagios | --icinga2] [--dom0 NAME]\n"
+		"                          [--template NAME] [GUEST...]\n"
+		"Print what the guests' xenvchan agents publish in xenstore: OS, kernel,\n"
+		"hostname, NICs with their addresses and link state.\n"
+		"\n"
+		"  GUEST          a domain name or domid; default: every domain (dom0 only\n"
+		"                 when it has a data tree)\n"
+		"  -j, --json     JSON instead of the table (format in docs/DATA-TREE.md)\n"
+		"  --nagios       Nagios 4 host objects, one per guest (contrib/nagios)\n"
+		"  --icinga2      Icinga 2 Host objects, one per guest (contrib/nagios/icinga2)\n"
+		"  --dom0 NAME    with --nagios: _DOM0 (the address check_nrpe connects to);\n"
+		"                 with --icinga2: the dom0's Icinga agent Endpoint, which\n"
+		"                 runs the guests' checks (command_endpoint)\n"
+		"  --template NAME  the host template (default xen-guest)\n"
+		"  -h, --help     this text\n"
+		"  -V, --version  the program's version and the data tree layout it reads\n"
+		"\n"
+		"Every value comes from the guest and is shown escaped: a byte that is not\n"
+		"printable UTF-8 as \\xNN, an invisible or bidirectional character as\n"
+		"\\u{XXXX}, a backslash as \\\\, and an over-long value cut with \"...\".\n"
+		"A guest with no data tree, a newer layout major version or malformed data\n"
+		"gets a line of its own that says so.  Host objects are written for the\n"
+		"guests with a usable tree whose domain name is a valid object name\n"
+		"(A-Z a-z 0-9 . _ -, at most 64); the others are named on stderr.\n"
+		"\n"
+		"Exit status: 0 shown; 1 a GUEST named was not found or has no usable data\n"
+		"tree (absent, unreadable, incompatible, malformed); 2 usage error;\n"
+		"3 xenstore cannot be reached or /local/domain cannot be listed; 4 out of\n"
+		"memory or the output cannot be written.  A GUEST that is all digits is a\n"
+		"domid.\n"
+		"Uses XENSTORED_PATH when set (libxenstore).\n");
 }
 
 struct inv_out {
 	int json;
 	struct json_object *array;
 	int header_done;
+	struct invconf *conf; /* --nagios, --icinga2 */
 };
 
 static void inv_emit(struct inv_out *o, const struct inv_guest *g)
 {
+	if (o->conf != NULL) {
+		char why[INV_MAX_TEXT + 320];
+		if (!invconf_guest(o->conf, g, why, sizeof why) && why[0] != '\0')
+			fprintf(stderr, "xenvchan-inventory: domid %d: no host object: %s\n",
+				g->domid, why);
+		return;
+	}
 	if (o->json) {
 		struct json_object *j = inventory_json_guest(g);
 		if (j != NULL)
@@ -77,6 +97,8 @@ static void inv_emit_missing(struct inv_out *o, const char *query)
 
 	inventory_safe_text(safe, sizeof safe, query, strlen(query));
 	fprintf(stderr, "xenvchan-inventory: no such guest: %s\n", safe);
+	if (o->conf != NULL)
+		return;
 	if (o->json) {
 		struct json_object *j = json_object_new_object();
 		if (j == NULL)
@@ -125,11 +147,20 @@ static int inv_lookup(struct xs_handle *xs, const int *ids, size_t n, const char
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
-						 {"help", no_argument, NULL, 'h'},
-						 {"version", no_argument, NULL, 'V'},
-						 {NULL, 0, NULL, 0}};
-	struct inv_out out = {0, NULL, 0};
+	enum { OPT_NAGIOS = 256, OPT_ICINGA2, OPT_DOM0, OPT_TEMPLATE };
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"nagios", no_argument, NULL, OPT_NAGIOS},
+	    {"icinga2", no_argument, NULL, OPT_ICINGA2},
+	    {"dom0", required_argument, NULL, OPT_DOM0},
+	    {"template", required_argument, NULL, OPT_TEMPLATE},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0}};
+	struct inv_out out = {0, NULL, 0, NULL};
+	struct invconf_opts conf = {INVCONF_NAGIOS, NULL, NULL};
+	int formats = 0;
+	char err[256];
 	struct xs_handle *xs;
 	int *ids = NULL;
 	size_t nids = 0;
@@ -139,6 +170,18 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			out.json = 1;
+			formats++;
+			break;
+		case OPT_NAGIOS:
+		case OPT_ICINGA2:
+			conf.format = c == OPT_NAGIOS ? INVCONF_NAGIOS : INVCONF_ICINGA2;
+			formats++;
+			break;
+		case OPT_DOM0:
+			conf.dom0 = optarg;
+			break;
+		case OPT_TEMPLATE:
+			conf.template_name = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -151,6 +194,15 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return INV_EXIT_USAGE;
 		}
+	}
+	if (formats > 1) {
+		fprintf(stderr, "xenvchan-inventory: one of -j, --nagios, --icinga2\n");
+		return INV_EXIT_USAGE;
+	}
+	if ((conf.dom0 != NULL || conf.template_name != NULL) && (formats == 0 || out.json)) {
+		fprintf(stderr, "xenvchan-inventory: --dom0 and --template go with --nagios or "
+				"--icinga2\n");
+		return INV_EXIT_USAGE;
 	}
 	if (argc - optind > INV_MAX_ARGS) {
 		fprintf(stderr, "xenvchan-inventory: at most %d guests at a time\n", INV_MAX_ARGS);
@@ -174,6 +226,15 @@ int main(int argc, char **argv)
 			strerror(errno));
 		xs_close(xs);
 		return INV_EXIT_XENSTORE;
+	}
+	if (formats == 1 && !out.json) {
+		out.conf = invconf_new(stdout, &conf, err, sizeof err);
+		if (out.conf == NULL) {
+			fprintf(stderr, "xenvchan-inventory: %s\n", err);
+			free(ids);
+			xs_close(xs);
+			return INV_EXIT_USAGE;
+		}
 	}
 	if (out.json) {
 		out.array = json_object_new_array();
@@ -229,6 +290,7 @@ int main(int argc, char **argv)
 		}
 		json_object_put(out.array);
 	}
+	invconf_finish(out.conf);
 	free(ids);
 	xs_close(xs);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
