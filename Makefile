@@ -139,6 +139,7 @@ $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(COMPONENT_LIBS)
 
 # ---------------------------------------------------------------- tests
 check: all
+	@scripts/deps.sh test nagios
 	@O=$(O) tests/run-tests.sh
 
 asan:
@@ -180,23 +181,159 @@ fuzz: $(FUZZ_PROGS)
 	@O=$(O) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzz.sh $(notdir $(FUZZ_PROGS))
 
 check-xen: all
-	@scripts/deps.sh xen
+	@scripts/deps.sh xen test
 	@O=$(O) tests/xen/check-xen.sh
 
 demo: all
-	@echo "make demo: runs the xenstored emulator, an agent as an emulated guest and"
-	@echo "the bridge with its NRPE listener, then queries them. The agent and bridge"
-	@echo "are not built yet (see README, Status); nothing to run."
+	@O=$(O) scripts/demo.sh
+
+# make bench: this project against Debian's nrpe + check_nrpe and against the
+# bare spawn of the same plugin, side by side in one run (a few minutes; not
+# part of make check); make bench-xen: the same trivial check on real Xen in
+# the QEMU lab.  Figures, table and plot in $(O)/bench (tests/bench/README.md).
+.PHONY: bench-xen
+BENCH_PROGS := $(O)/tests/bench/xvbench $(O)/tests/bench/spawn2
+$(O)/tests/bench/xvbench: $(O)/obj/tests/bench/xvbench.o
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(XV_LDFLAGS) -o $@ $^ -lz -lpthread
+# the floor's relay: nothing linked but libc
+$(O)/tests/bench/spawn2: $(O)/obj/tests/bench/spawn2.o
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(XV_LDFLAGS) -o $@ $^
+
+bench: all $(BENCH_PROGS)
+	@scripts/deps.sh bench test
+	@O=$(O) tests/bench/bench.sh
+
+bench-xen: all $(BENCH_PROGS)
+	@scripts/deps.sh bench xen test
+	@O=$(O) tests/bench/xen/bench-xen.sh
 
 # ---------------------------------------------------------------- install
-BINDIR := $(PREFIX)/bin
-SBINDIR := $(PREFIX)/sbin
-install: all
-	@if [ -n "$(PROGS)" ]; then install -d $(DESTDIR)$(BINDIR) && \
-		for p in $(PROGS); do install -m755 $$p $(DESTDIR)$(BINDIR)/; done; fi
+# make install [DESTDIR=/staging] [PREFIX=/usr/local] [SYSCONFDIR=/etc]
+#   [NAGIOS_PLUGINDIR=/usr/lib/nagios/plugins] [SYSTEMDUNITDIR=...] ...
+# installs the programs, the man pages, the systemd units and the
+# configuration examples (the Debian package runs it with PREFIX=/usr and
+# splits the result, debian/*.install).  make uninstall removes them.
+# Directories are made 755 when missing; existing ones are left as they are.
+#
+# Configuration files are never overwritten: when the file in place differs
+# from the one this install ships, it stays as it is and the shipped one is
+# written beside it as FILE.new.  make uninstall removes a configuration file
+# (and a FILE.new) only when it is byte for byte the one this install would
+# ship, with the same SYSCONFDIR and NAGIOS_PLUGINDIR; any other content was
+# written by someone, and stays (uninstall names what it keeps).
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+NAGIOS_PLUGINDIR ?= /usr/lib/nagios/plugins
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+XV_CONFDIR = $(SYSCONFDIR)/xenvchan
+XV_PROBE_USER := xenvchan-probe
+XV_SOCKET_GROUP := xenvchan
+SCDOC ?= scdoc
 
-uninstall:
-	@for p in $(notdir $(PROGS)); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+INST_SBIN := xenvchan-agent xenvchan-bridge
+INST_BIN := xenvchan-inventory
+INST_PLUGINS := check_xenvchan check_mem
+INST_MAN := $(patsubst docs/man/%.scd,%,$(wildcard docs/man/*.scd))
+INST_UNITS := xenvchan-agent.service xenvchan-bridge.service
+# configuration files: installed name (under XV_CONFDIR) : source
+INST_CONF := agent.cfg:contrib/examples/agent.cfg bridge.cfg:contrib/examples/bridge.cfg \
+	probes.d/default.cfg:probes/default.cfg
+INST_PROGS := $(addprefix $(O)/bin/,$(INST_SBIN) $(INST_BIN) $(INST_PLUGINS))
+INST_STAGE := $(O)/install
+
+# Paths in the shipped files follow the install variables: units are
+# templates (@SBINDIR@ ...); configuration files are written for the
+# defaults and rewritten when SYSCONFDIR or NAGIOS_PLUGINDIR differ.
+INST_SUBST_UNIT = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	-e 's|@CONFDIR@|$(XV_CONFDIR)|g' -e 's|@NAGIOS_PLUGINDIR@|$(NAGIOS_PLUGINDIR)|g'
+INST_SUBST_CONF = sed -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' -e 's|/usr/lib/nagios/plugins|$(NAGIOS_PLUGINDIR)|g'
+
+.PHONY: programs man install-stage check-pkg
+
+programs: $(INST_PROGS)
+
+$(O)/man/%: docs/man/%.scd Makefile
+	@mkdir -p $(@D)
+	$(call msg,SCDOC,$<)
+	$(Q)sed 's|@VERSION@|$(VERSION)|g' $< | $(SCDOC) >$@.tmp && mv $@.tmp $@
+
+man: $(addprefix $(O)/man/,$(INST_MAN))
+
+# the unit and configuration files as they will be installed, made afresh
+# each time (they depend on the variables of this very make run)
+install-stage:
+	@rm -rf $(INST_STAGE) && mkdir -p $(INST_STAGE)/conf/probes.d $(INST_STAGE)/units
+	@for c in $(INST_CONF); do \
+		$(INST_SUBST_CONF) "$${c#*:}" >"$(INST_STAGE)/conf/$${c%%:*}" || exit 1; done
+	@for u in $(INST_UNITS); do \
+		$(INST_SUBST_UNIT) contrib/systemd/$$u.in >"$(INST_STAGE)/units/$$u" || exit 1; done
+
+install: $(INST_PROGS) man install-stage
+	$(call msg,INSTALL,'$(DESTDIR)$(PREFIX) $(DESTDIR)$(XV_CONFDIR)')
+	$(Q)set -e; D='$(DESTDIR)'; \
+	mkd() { for d; do [ -d "$$d" ] || install -d -m755 "$$d"; done; }; \
+	mkd "$$D$(SBINDIR)" "$$D$(BINDIR)" "$$D$(NAGIOS_PLUGINDIR)" \
+		"$$D$(SYSTEMDUNITDIR)" "$$D$(MODULESLOADDIR)" "$$D$(SYSUSERSDIR)" \
+		"$$D$(XV_CONFDIR)" "$$D$(XV_CONFDIR)/probes.d"; \
+	for p in $(INST_SBIN); do install -m755 $(O)/bin/$$p "$$D$(SBINDIR)/"; done; \
+	for p in $(INST_BIN); do install -m755 $(O)/bin/$$p "$$D$(BINDIR)/"; done; \
+	for p in $(INST_PLUGINS); do install -m755 $(O)/bin/$$p "$$D$(NAGIOS_PLUGINDIR)/"; done; \
+	for m in $(INST_MAN); do \
+		mkd "$$D$(MANDIR)/man$${m##*.}"; \
+		install -m644 $(O)/man/$$m "$$D$(MANDIR)/man$${m##*.}/"; done; \
+	for u in $(INST_UNITS); do install -m644 $(INST_STAGE)/units/$$u "$$D$(SYSTEMDUNITDIR)/"; done; \
+	install -m644 contrib/systemd/xenvchan-agent.modules-load.conf \
+		"$$D$(MODULESLOADDIR)/xenvchan-agent.conf"; \
+	install -m644 contrib/systemd/xenvchan-agent.sysusers.conf "$$D$(SYSUSERSDIR)/xenvchan-agent.conf"; \
+	install -m644 contrib/systemd/xenvchan-bridge.sysusers.conf "$$D$(SYSUSERSDIR)/xenvchan-bridge.conf"; \
+	for c in $(INST_CONF); do \
+		n=$${c%%:*}; s="$(INST_STAGE)/conf/$$n"; d="$$D$(XV_CONFDIR)/$$n"; \
+		if [ ! -e "$$d" ] && [ ! -L "$$d" ]; then install -m644 "$$s" "$$d"; \
+		elif cmp -s "$$s" "$$d"; then :; \
+		else install -m644 "$$s" "$$d.new"; \
+			echo "  KEPT   $$d: yours differs from the shipped one, which is $$d.new"; fi; \
+	done
+	@if [ -z '$(DESTDIR)' ] && ! getent passwd $(XV_PROBE_USER) >/dev/null; then \
+		echo "  NOTE   the agent runs probes as '$(XV_PROBE_USER)' (nrpe_user= in agent.cfg): create it"; \
+		echo "         with: systemd-sysusers $(SYSUSERSDIR)/xenvchan-agent.conf"; fi
+	@if [ -z '$(DESTDIR)' ] && ! getent group $(XV_SOCKET_GROUP) >/dev/null; then \
+		echo "  NOTE   the bridge gives its socket to the group '$(XV_SOCKET_GROUP)' (socket_group= in"; \
+		echo "         bridge.cfg): create it with: systemd-sysusers $(SYSUSERSDIR)/xenvchan-bridge.conf"; fi
+
+uninstall: install-stage
+	$(call msg,REMOVE,'$(DESTDIR)$(PREFIX) $(DESTDIR)$(XV_CONFDIR)')
+	$(Q)set -e; D='$(DESTDIR)'; \
+	for p in $(INST_SBIN); do rm -f "$$D$(SBINDIR)/$$p"; done; \
+	for p in $(INST_BIN); do rm -f "$$D$(BINDIR)/$$p"; done; \
+	for p in $(INST_PLUGINS); do rm -f "$$D$(NAGIOS_PLUGINDIR)/$$p"; done; \
+	for m in $(INST_MAN); do rm -f "$$D$(MANDIR)/man$${m##*.}/$$m"; done; \
+	for u in $(INST_UNITS); do rm -f "$$D$(SYSTEMDUNITDIR)/$$u"; done; \
+	rm -f "$$D$(MODULESLOADDIR)/xenvchan-agent.conf" "$$D$(SYSUSERSDIR)/xenvchan-agent.conf" \
+		"$$D$(SYSUSERSDIR)/xenvchan-bridge.conf"; \
+	for c in $(INST_CONF); do \
+		n=$${c%%:*}; s="$(INST_STAGE)/conf/$$n"; d="$$D$(XV_CONFDIR)/$$n"; \
+		for f in "$$d" "$$d.new"; do \
+			if [ ! -e "$$f" ]; then :; \
+			elif cmp -s "$$s" "$$f"; then rm -f "$$f"; \
+			else echo "  KEPT   $$f: not the shipped file (edited?)"; fi; \
+		done; \
+	done; \
+	rmdir "$$D$(XV_CONFDIR)/probes.d" "$$D$(XV_CONFDIR)" 2>/dev/null || true
+
+# Debian packages: built from an export of the source tree (what git sees)
+# under $(O)/deb, checked with lintian, installed into fresh debootstrapped
+# roots under $(O)/deb and run there (tests/pkg/check-pkg.sh).  Needs root
+# and the Debian archive; not part of make check.
+check-pkg:
+	@scripts/deps.sh build test pkg
+	@O=$(O) tests/pkg/check-pkg.sh
 
 clean:
 	rm -rf $(O)

@@ -1,17 +1,22 @@
 #!/bin/bash
 # Install the Debian packages a make target needs, quietly, only when some
-# are missing.  Usage: scripts/deps.sh GROUP...  (build test xen fuzz bench)
+# are missing.  Usage: scripts/deps.sh GROUP...  (build test xen fuzz bench nagios pkg)
 # As root, missing packages are installed with apt-get; otherwise the script
 # names them and exits 1.  Set XV_NO_DEPS=1 to skip the check entirely.
 set -euo pipefail
 [ "${XV_NO_DEPS:-0}" = 1 ] && exit 0
 
 declare -A GROUP=(
-	[build]="gcc make pkg-config libc6-dev libev-dev libxen-dev zlib1g-dev libssl-dev libjson-c-dev libmnl-dev libcmocka-dev"
+	[build]="gcc make pkg-config libc6-dev libev-dev libxen-dev zlib1g-dev libssl-dev libjson-c-dev libmnl-dev libcmocka-dev scdoc"
 	[test]="bats bats-assert bats-support python3 xenstore-utils monitoring-plugins-basic nagios-nrpe-plugin nagios-nrpe-server iproute2 procps valgrind"
 	[fuzz]="clang"
 	[xen]="qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils linux-image-amd64 busybox-static cpio gzip xz-utils kmod"
 	[bench]="gnuplot-nox hyperfine"
+	# Debian packages: build, lint, and install into a debootstrapped root (make check-pkg)
+	[pkg]="debhelper devscripts dpkg-dev fakeroot lintian debootstrap"
+	# the real monitoring daemons for tests/bats/{nagios,icinga2}.bats (only
+	# the engines: no web front end, no Apache), openssl for the test CA
+	[nagios]="nagios4-core icinga2-bin icinga2-common openssl"
 )
 
 want=()
