@@ -7,41 +7,17 @@
 #include <unistd.h>
 
 #include "osinfo.h"
+#include "utf8.h"
 
 /* Length of the UTF-8 sequence at S (AVAIL bytes available) if it is a
  * valid, shortest-form encoding of a scalar value that is not a C1
  * control, else 0. */
 static size_t osinfo_utf8_len(const unsigned char *s, size_t avail)
 {
-	unsigned char c = s[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf;
+	unsigned long cp;
+	size_t n = utf8_decode(s, avail, &cp);
 
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	/* second-byte ranges exclude overlongs, surrogates and > U+10FFFF */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	if (c == 0xc2 && s[1] <= 0x9f) /* U+0080..U+009F: C1 controls */
+	if (n && cp <= 0x9f) /* U+0080..U+009F: C1 controls */
 		return 0;
 	return n;
 }

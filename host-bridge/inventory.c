@@ -10,6 +10,7 @@
 #include <xenstore.h>
 
 #include "inventory.h"
+#include "utf8.h"
 
 /* bytes of a path inside the tree (ours are short; keys are validated) */
 #define INV_PATH 256
@@ -42,43 +43,6 @@ const char *inventory_status_name(enum inv_status st)
 
 /* ------------------------------------------------------------ safe text */
 
-/* Decode one UTF-8 character (shortest form, no surrogates, <= U+10FFFF).
- * Returns its length and sets *CP, or 0 if S does not start one. */
-static size_t inv_utf8(const unsigned char *s, size_t avail, unsigned long *cp)
-{
-	unsigned char c = s[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	*cp = c & (0xff >> (n + 1));
-	for (size_t i = 1; i < n; i++)
-		*cp = *cp << 6 | (s[i] & 0x3f);
-	return n;
-}
-
 /* Characters that are valid but must not reach a terminal or a reader's
  * eyes unescaped: C1 controls (some terminals act on them), invisible
  * and bidirectional formatting (they make one name look like another, or
@@ -110,7 +74,7 @@ static size_t inv_piece(const unsigned char *s, size_t avail, char esc[16], cons
 		*piece = "\\\\";
 		return 2;
 	}
-	if (s[0] >= 0x80 && (*n = inv_utf8(s, avail, &cp)) > 0) {
+	if (s[0] >= 0x80 && (*n = utf8_decode(s, avail, &cp)) > 0) {
 		if (!inv_suspicious(cp)) {
 			*piece = (const char *)s;
 			return *n;
