@@ -383,7 +383,10 @@ static void session_message(struct session *s, const struct xvp_msg *m)
 			return;
 		}
 		if (session_find(s, m->id)) {
-			session_fail(s, m->id, "request id already in use");
+			/* a session violation (PROTOCOL.md 5.4 rule 3): id 0, as
+			 * ERROR with the id would be taken for the answer to the
+			 * query that still holds it */
+			session_fail(s, 0, "request id already in use");
 			return;
 		}
 		rq = request_new(s, XVP_XV, m->id);

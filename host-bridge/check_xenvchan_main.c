@@ -36,6 +36,9 @@
 #define DEFAULT_TIMEOUT 10 /* seconds, the plugin guidelines' default */
 #define TIMEOUT_MAX 86400
 #define CONNECT_RETRY_NS 10000000L /* a full listen backlog: retry every 10 ms */
+/* --direct: the agent listens again right after each client; a check that
+ * comes in between waits for it, this long at most (and within -t) */
+#define DIRECT_RELISTEN_WAIT 3.0
 
 struct opts {
 	const char *host;
@@ -366,8 +369,10 @@ static void conn_bridge(struct conn *c, const struct opts *o, double deadline)
 	}
 }
 
-static void conn_direct(struct conn *c, const struct opts *o, const char *query, size_t qlen)
+static void conn_direct(struct conn *c, const struct opts *o, const char *query, size_t qlen,
+			double deadline)
 {
+	double give_up = now() + DIRECT_RELISTEN_WAIT;
 	struct chan_spec spec;
 	struct guest_advert adv;
 	struct route r;
@@ -394,7 +399,16 @@ static void conn_direct(struct conn *c, const struct opts *o, const char *query,
 		die(STATE_UNKNOWN, BRIDGE_MSG_NO_AGENT, o->host);
 	if (!adv.valid)
 		die(STATE_UNKNOWN, BRIDGE_MSG_BAD_ADVERT, o->host, adv.why);
-	c->ch = chan_client(&spec, domid, AGENTCONN_PATH, &e);
+	if (give_up > deadline)
+		give_up = deadline;
+	for (;;) {
+		struct timespec ts = {0, CONNECT_RETRY_NS};
+
+		c->ch = chan_client(&spec, domid, AGENTCONN_PATH, &e);
+		if (c->ch != NULL || e != XV_ENOPEER || now() >= give_up)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	if (c->ch == NULL) {
 		if (e == XV_ENOPEER)
 			die(STATE_UNKNOWN,
@@ -444,7 +458,7 @@ int main(int argc, char **argv)
 	query = build_query(&o, &qlen);
 	deadline = now() + o.timeout;
 	if (o.direct)
-		conn_direct(&c, &o, query, qlen);
+		conn_direct(&c, &o, query, qlen, deadline);
 	else
 		conn_bridge(&c, &o, deadline);
 

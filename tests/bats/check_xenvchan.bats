@@ -287,6 +287,19 @@ EOF
 	run "$CHECK" "${D[@]}" -H oddad -c x
 	assert_equal "$status" 3
 	assert_output "XENVCHAN: guest 'oddad': unusable agent advertisement (versions: no common protocol version (the agent speaks '7'))"
+	# the agent serves one client at a time: checks that come while it is
+	# busy or about to listen again wait their turn (within -t) instead of
+	# answering 'no agent'
+	local pids=() i rc
+	for i in 1 2 3 4 5 6; do
+		"$CHECK" "${D[@]}" -H web01 -c onenl >"$BT/par.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in 1 2 3 4 5 6; do
+		rc=0
+		wait "${pids[$((i - 1))]}" || rc=$?
+		[ "$rc" -eq 1 ] || { echo "check $i: exit $rc: $(cat "$BT/par.$i")"; return 1; }
+	done
 	run "$CHECK" --direct --channel socket:relative -H web01 -c x
 	assert_equal "$status" 3
 	assert_line --index 0 --partial "check_xenvchan: bad channel 'socket:relative'"
