@@ -203,11 +203,11 @@ $(O)/tests/bench/spawn2: $(O)/obj/tests/bench/spawn2.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(XV_LDFLAGS) -o $@ $^
 
-bench: all $(BENCH_PROGS)
+bench: $(PROGS) $(BENCH_PROGS)
 	@scripts/deps.sh bench test
 	@O=$(O) tests/bench/bench.sh
 
-bench-xen: all $(BENCH_PROGS)
+bench-xen: $(PROGS) $(TOOL_PROGS) $(BENCH_PROGS)
 	@scripts/deps.sh bench xen test
 	@O=$(O) tests/bench/xen/bench-xen.sh
 

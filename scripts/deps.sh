@@ -11,7 +11,7 @@ declare -A GROUP=(
 	[test]="bats bats-assert bats-support python3 xenstore-utils monitoring-plugins-basic nagios-nrpe-plugin nagios-nrpe-server iproute2 procps valgrind"
 	[fuzz]="clang"
 	[xen]="qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils linux-image-amd64 busybox-static cpio gzip xz-utils kmod"
-	[bench]="gnuplot-nox hyperfine"
+	[bench]="gnuplot-nox patch"
 	# Debian packages: build, lint, and install into a debootstrapped root (make check-pkg)
 	[pkg]="debhelper devscripts dpkg-dev fakeroot lintian debootstrap"
 	# the real monitoring daemons for tests/bats/{nagios,icinga2}.bats (only
