@@ -324,7 +324,8 @@ int listener_acl_allows(const struct listener_acl *acl, size_t nacl, int family,
 	if (!acl)
 		return 1;
 	for (size_t i = 0; i < nacl; i++)
-		if (acl[i].family == family && listener_prefix_match(acl[i].addr, addr, acl[i].bits))
+		if (acl[i].family == family &&
+		    listener_prefix_match(acl[i].addr, addr, acl[i].bits))
 			return 1;
 	return 0;
 }
