@@ -1,0 +1,4 @@
+#!/bin/sh
+# sleep.sh SECONDS [LABEL]: a probe that takes a while, then says OK
+sleep "$1"
+echo "OK - ${2:-slept} $1"
