@@ -165,10 +165,11 @@ static void agent_domid_check(struct agent *a)
 	a->domid = id;
 	session_free(a->session);
 	a->session = NULL;
-	agent_advertise(a);
 	if (a->tree)
 		datatree_domid_changed(a->tree);
+	/* listen first: the bridge connects as soon as it sees the advert */
 	agent_listen(a);
+	agent_advertise(a);
 }
 
 static void agent_xs_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -357,10 +358,11 @@ int main(int argc, char **argv)
 	ev_io_init(&a.xs_w, agent_xs_cb, xs_fileno(a.xs), EV_READ);
 	ev_io_start(a.loop, &a.xs_w);
 
-	agent_advertise(&a);
 	agent_tree_start(&a);
 	ev_init(&a.relisten_w, agent_relisten_cb);
+	/* listen first: the bridge connects as soon as it sees the advert */
 	agent_listen(&a);
+	agent_advertise(&a);
 
 	ev_signal_init(&a.hup_w, agent_signal_cb, SIGHUP);
 	ev_signal_init(&a.term_w, agent_signal_cb, SIGTERM);
