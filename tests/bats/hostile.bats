@@ -20,10 +20,10 @@
 # (reconnect_min/max), so it attacks again and again.  "Without" means the
 # rogue is not running and nobody asks for it.  Hostile xenstore writers are
 # one xstool process each (no process spawned per write), paced: about 100
-# writes a second, 5 deep paths of 1000 nodes, or one burst of 1000 nodes a
-# second.  Unpaced, the xenstored emulator (Python) would take the 2 cores
-# of the test machine, and measure the machine rather than the bridge.  The bridge's own CPU time is printed
-# for both arms.
+# writes a second, or one burst of about 1000 nodes a second (a deep path,
+# a wide subtree).  Unpaced, the xenstored emulator (Python) would take the
+# 2 cores of the test machine, and the test would measure the machine, not
+# the bridge.  The bridge's own CPU time is printed for both arms.
 # The figures are printed (fd 3): "FIGURE hostile NAME ..." lines.
 
 load 'bridge-helper'
@@ -407,7 +407,7 @@ xenstore_case() {
 	deep() {
 		local p=/local/domain/$RID/data/guest/probes/d
 		while [ ${#p} -lt 2000 ]; do p=$p/d; done
-		xs_loop 100 0 write "$p" 1 rm /local/domain/$RID/data/guest/probes/d sleep 200
+		xs_loop 20 0 write "$p" 1 rm /local/domain/$RID/data/guest/probes/d sleep 1000
 	}
 	attack_on() { deep && attacker_on; }
 	attack_off() { attacker_off; writer_off; xenstore-rm /local/domain/$RID/data/guest/probes/d 2>/dev/null || true; }
