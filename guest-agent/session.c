@@ -152,20 +152,14 @@ static void request_finish(struct request *rq, int state, const char *text, size
 	rq->state = (int16_t)state;
 	rq->len = len;
 	rq->text = malloc(len + 1);
-	if (!rq->text) {
-		static const char oom[] = "XENVCHAN: agent out of memory";
-		rq->state = 3;
-		rq->text = NULL;
-		rq->len = 0;
-		text = oom;
-		len = sizeof oom - 1;
-		rq->text = strdup(oom);
-		if (!rq->text)
-			s->draining = 1; /* the answer is lost: end the session */
-		rq->len = rq->text ? len : 0;
-	} else {
+	if (rq->text) {
 		memcpy(rq->text, text, len);
 		rq->text[len] = '\0';
+	} else {
+		/* the answer is lost: a request without text is not sent, and
+		 * the session ends once what is queued has gone out */
+		rq->len = 0;
+		s->draining = 1;
 	}
 	if (rq->version == XVP_XV) {
 		TAILQ_REMOVE(&s->xv, rq, link);

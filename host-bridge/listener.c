@@ -375,6 +375,28 @@ static void conn_close(struct conn *c)
 
 enum { CONN_IO_AGAIN = 0, CONN_IO_EOF = -1, CONN_IO_ERROR = -2 };
 
+/* The result of one SSL_read/SSL_write r, as conn_recv/conn_send return
+ * it; arms the watcher for what TLS needs next. */
+static ssize_t conn_tls_io(struct conn *c, int r, char *why, size_t whylen)
+{
+	switch (tls_io_result(c->ssl, r, why, whylen)) {
+	case TLS_IO_OK:
+		return r;
+	case TLS_IO_WANT_READ:
+		conn_want(c, EV_READ);
+		return CONN_IO_AGAIN;
+	case TLS_IO_WANT_WRITE:
+		conn_want(c, EV_WRITE);
+		return CONN_IO_AGAIN;
+	case TLS_IO_EOF:
+		c->tls_up = 0;
+		return CONN_IO_EOF;
+	default:
+		c->tls_up = 0;
+		return CONN_IO_ERROR;
+	}
+}
+
 /* One read of up to len bytes from the client, through TLS if it is on.
  * Returns the count (> 0), CONN_IO_AGAIN (the watcher then waits for what
  * TLS needs), CONN_IO_EOF or CONN_IO_ERROR (reason in why). */
@@ -388,22 +410,7 @@ static ssize_t conn_recv(struct conn *c, void *buf, size_t len, char *why, size_
 		ERR_clear_error();
 		errno = 0;
 		r = SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
-		switch (tls_io_result(c->ssl, r, why, whylen)) {
-		case TLS_IO_OK:
-			return r;
-		case TLS_IO_WANT_READ:
-			conn_want(c, EV_READ);
-			return CONN_IO_AGAIN;
-		case TLS_IO_WANT_WRITE:
-			conn_want(c, EV_WRITE);
-			return CONN_IO_AGAIN;
-		case TLS_IO_EOF:
-			c->tls_up = 0;
-			return CONN_IO_EOF;
-		default:
-			c->tls_up = 0;
-			return CONN_IO_ERROR;
-		}
+		return conn_tls_io(c, r, why, whylen);
 	}
 	n = recv(c->fd, buf, len, 0);
 	if (n > 0)
@@ -429,22 +436,7 @@ static ssize_t conn_send(struct conn *c, const void *buf, size_t len, char *why,
 		ERR_clear_error();
 		errno = 0;
 		r = SSL_write(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
-		switch (tls_io_result(c->ssl, r, why, whylen)) {
-		case TLS_IO_OK:
-			return r;
-		case TLS_IO_WANT_READ:
-			conn_want(c, EV_READ);
-			return CONN_IO_AGAIN;
-		case TLS_IO_WANT_WRITE:
-			conn_want(c, EV_WRITE);
-			return CONN_IO_AGAIN;
-		case TLS_IO_EOF:
-			c->tls_up = 0;
-			return CONN_IO_EOF;
-		default:
-			c->tls_up = 0;
-			return CONN_IO_ERROR;
-		}
+		return conn_tls_io(c, r, why, whylen);
 	}
 	n = send(c->fd, buf, len, MSG_NOSIGNAL);
 	if (n >= 0)
