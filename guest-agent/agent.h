@@ -16,6 +16,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "pool.h"
+#include "xsconn.h"
 
 #define AGENT_NAME "xenvchan-agent"
 #define AGENT_DEFAULT_CONFIG "/etc/xenvchan/agent.cfg"
@@ -37,9 +38,9 @@ struct agent {
 	struct chan_spec spec;
 	const char *transport; /* "vchan" or "socket" */
 
-	struct xs_handle *xs;
-	ev_io xs_w;
+	struct xsconn xc; /* xenstore, reopened when lost (xc.xs NULL meanwhile) */
 	int domid;
+	int no_domid; /* start-up: xenstore answered but had no domid */
 
 	struct pool pool;
 	char **probe_env;

@@ -159,6 +159,11 @@ static int datatree_publish(struct datatree *dt)
 
 	if (ev_is_active(&dt->coalesce))
 		ev_timer_stop(dt->loop, &dt->coalesce);
+	if (dt->xs == NULL) {
+		/* published again by datatree_set_xs() */
+		errno = ENOTCONN;
+		return -1;
+	}
 	if (dt->nics.need_dump) {
 		dt->stats.dumps++;
 		if (nic_dump(&dt->nics) < 0) {
@@ -190,6 +195,8 @@ static int datatree_publish(struct datatree *dt)
 		}
 		errno = saved;
 		log_warn("datatree: publishing to xenstore");
+		if (dt->opts.xs_failed)
+			dt->opts.xs_failed(saved, dt->opts.xs_failed_ctx);
 		goto fail;
 	}
 	if (st.attempts > 0) {
@@ -371,7 +378,7 @@ struct datatree *datatree_start(struct ev_loop *loop, struct xs_handle *xs,
 	ev_io_start(loop, &dt->nl_io);
 	datatree_host_watch(dt);
 
-	if (!dt->opts.legacy) {
+	if (!dt->opts.legacy && xs != NULL) {
 		char *v = xs_read(xs, XBT_NULL, DTLAYOUT_ROOT "/agent/legacy-keys", NULL);
 		dt->legacy_cleanup = v != NULL && strcmp(v, "on") == 0;
 		free(v);
@@ -379,6 +386,21 @@ struct datatree *datatree_start(struct ev_loop *loop, struct xs_handle *xs,
 	if (datatree_publish(dt) == 0)
 		log_info("datatree: published under ~/" DTLAYOUT_ROOT);
 	return dt;
+}
+
+void datatree_set_xs(struct datatree *dt, struct xs_handle *xs)
+{
+	dt->xs = xs;
+	dt->pub.xs = xs;
+	xspub_invalidate(&dt->pub);
+	if (xs == NULL) {
+		if (ev_is_active(&dt->retry))
+			ev_timer_stop(dt->loop, &dt->retry);
+		dt->retry_delay = DATATREE_RETRY_MIN_S;
+		return;
+	}
+	if (datatree_republish(dt) == 0)
+		log_info("datatree: published again under ~/" DTLAYOUT_ROOT);
 }
 
 void datatree_domid_changed(struct datatree *dt)
@@ -426,7 +448,9 @@ void datatree_stop(struct datatree *dt, int remove_tree)
 		ev_timer_stop(dt->loop, &dt->coalesce);
 	if (ev_is_active(&dt->retry))
 		ev_timer_stop(dt->loop, &dt->retry);
-	if (remove_tree) {
+	if (dt->xs == NULL) {
+		/* the connection is lost: nothing can be written */
+	} else if (remove_tree) {
 		struct xspub_tree empty;
 		int legacy = dt->opts.legacy || dt->legacy_cleanup;
 		xspub_tree_init(&empty, legacy ? &dtlayout_scope_legacy : &dtlayout_scope);

@@ -39,6 +39,10 @@ struct datatree_opts {
 	unsigned coalesce_ms;	   /* 0: DATATREE_DEFAULT_COALESCE_MS; capped at MAX */
 	const char *os_release;	   /* config os_release_file (NULL: os-release(5) paths) */
 	const char *sysfs_net;	   /* config sysfs_net_dir (NULL: /sys/class/net) */
+	/* told when a publish failed in xenstore (errno value), so that the
+	 * owner of the connection can check it (xsconn_failed); may be NULL */
+	void (*xs_failed)(int err, void *ctx);
+	void *xs_failed_ctx;
 };
 
 /* The defaults above. */
@@ -57,6 +61,12 @@ struct datatree *datatree_start(struct ev_loop *loop, struct xs_handle *xs,
  * empty home for us.  Forget what was published and publish all of it
  * again now. */
 void datatree_domid_changed(struct datatree *dt);
+
+/* The xenstore connection changed: NULL while it is lost (nothing is
+ * published then, and no retry runs); a new handle after a reconnection,
+ * and the whole tree is published again at once, diffing against a fresh
+ * read of xenstore (the old xenstored may have lost it all). */
+void datatree_set_xs(struct datatree *dt, struct xs_handle *xs);
 
 /* Re-read everything (a fresh rtnetlink dump, os-release, uname,
  * hostname) and make xenstore match it, diffing against a fresh read of

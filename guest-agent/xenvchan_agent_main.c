@@ -77,8 +77,17 @@ static int agent_apply_config(struct agent *a, struct agent_config *cfg)
 	return 0;
 }
 
+/* A xenstore call failed: xsconn checks whether the connection is gone. */
+static void agent_xs_failed(int err, void *ctx)
+{
+	struct agent *a = ctx;
+
+	xsconn_failed(&a->xc, err);
+}
+
 /* The data tree's options from the configuration. */
-static void agent_tree_opts(const struct agent_config *cfg, struct datatree_opts *o)
+static void agent_tree_opts(struct agent *a, const struct agent_config *cfg,
+			    struct datatree_opts *o)
 {
 	datatree_opts_default(o);
 	o->publish_other_nics = cfg->publish_other_nics;
@@ -88,6 +97,8 @@ static void agent_tree_opts(const struct agent_config *cfg, struct datatree_opts
 	o->os_release = cfg->os_release_file;
 	o->sysfs_net = cfg->sysfs_net_dir;
 	o->agent_version = XV_VERSION;
+	o->xs_failed = agent_xs_failed;
+	o->xs_failed_ctx = a;
 }
 
 /* Publishing the data tree is best effort: an agent that cannot watch
@@ -97,8 +108,8 @@ static void agent_tree_start(struct agent *a)
 	struct datatree_opts o;
 	char err[256];
 
-	agent_tree_opts(a->cfg, &o);
-	a->tree = datatree_start(a->loop, a->xs, &o, err, sizeof err);
+	agent_tree_opts(a, a->cfg, &o);
+	a->tree = datatree_start(a->loop, a->xc.xs, &o, err, sizeof err);
 	if (!a->tree)
 		log_warnx("the data tree is not published: %s", err);
 }
@@ -149,17 +160,30 @@ static void agent_advertise(struct agent *a)
 	snprintf(versions, sizeof versions, "%d", XVP_PROTO_MAX);
 	if (XVP_PROTO_MIN != XVP_PROTO_MAX)
 		snprintf(versions, sizeof versions, "%d-%d", XVP_PROTO_MIN, XVP_PROTO_MAX);
-	if (advert_publish(a->xs, a->transport, versions) < 0)
+	if (a->xc.xs == NULL)
+		return; /* written when the connection is back */
+	if (advert_publish(a->xc.xs, a->transport, versions) < 0) {
+		int err = errno;
 		log_warn("cannot write the advertisement under " ADVERT_DIR);
+		xsconn_failed(&a->xc, err);
+	}
 }
 
 /* The guest's domid changed (save/restore, migration): the old grants
  * and the old tree are gone; start over under the new domid. */
 static void agent_domid_check(struct agent *a)
 {
-	int id = advert_read_domid(a->xs);
+	int id = a->xc.xs != NULL ? advert_read_domid(a->xc.xs) : -1;
 
-	if (id < 0 || id == a->domid)
+	if (id < 0) {
+		if (a->xc.xs != NULL) {
+			int err = errno;
+			log_warn("cannot read this guest's domid");
+			xsconn_failed(&a->xc, err);
+		}
+		return;
+	}
+	if (id == a->domid)
 		return;
 	log_info("domid changed from %d to %d: listening again", a->domid, id);
 	a->domid = id;
@@ -172,20 +196,65 @@ static void agent_domid_check(struct agent *a)
 	agent_advertise(a);
 }
 
-static void agent_xs_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* xsconn: the watch pipe is readable */
+static void agent_xs_events(struct xs_handle *xs, void *arg)
 {
-	struct agent *a = (struct agent *)((char *)w - offsetof(struct agent, xs_w));
+	struct agent *a = arg;
 	char **vec;
 	int domid_event = 0;
 
-	while ((vec = xs_check_watch(a->xs))) {
+	while ((vec = xs_check_watch(xs))) {
 		if (!strcmp(vec[XS_WATCH_TOKEN], "domid"))
 			domid_event = 1;
 		free(vec);
 	}
+	if (errno != EAGAIN && errno != EINTR)
+		agent_xs_failed(errno, a);
 	if (domid_event)
 		agent_domid_check(a);
 }
+
+/* xsconn: connected, at start (again 0) or after a loss (again 1) */
+static int agent_xs_up(struct xs_handle *xs, int again, void *arg)
+{
+	struct agent *a = arg;
+
+	if (!again) {
+		a->domid = advert_read_domid(xs);
+		if (a->domid < 0) {
+			log_warn("cannot read this guest's domid from xenstore");
+			a->no_domid = 1;
+			return -1;
+		}
+		if (!xs_watch(xs, "domid", "domid"))
+			log_warn("cannot watch domid: a migration will not be noticed");
+		return 0;
+	}
+	if (!xs_watch(xs, "domid", "domid"))
+		return -1;
+	/* a xenstored that came back may have lost everything we wrote:
+	 * write it all again (the tree diffs against a fresh read) */
+	if (a->tree)
+		datatree_set_xs(a->tree, xs);
+	agent_domid_check(a);
+	agent_advertise(a);
+	return 0;
+}
+
+/* xsconn: the connection is gone; probes are still served */
+static void agent_xs_down(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->tree)
+		datatree_set_xs(a->tree, NULL);
+}
+
+static const struct xsconn_ops agent_xs_ops = {
+    .up = agent_xs_up,
+    .down = agent_xs_down,
+    .events = agent_xs_events,
+};
 
 static void agent_reload(struct agent *a)
 {
@@ -228,6 +297,7 @@ static void agent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		if (log_reopen() < 0)
 			log_warn("cannot reopen the log file");
 		agent_reload(a);
+		xsconn_retry_now(&a->xc);
 		return;
 	}
 	log_info("signal %d: stopping", w->signum);
@@ -341,22 +411,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	a.xs = xs_open(0);
-	if (!a.xs) {
-		log_warn("cannot connect to xenstore");
-		rc = EXIT_RUNTIME;
-		goto out_pool;
-	}
-	a.domid = advert_read_domid(a.xs);
-	if (a.domid < 0) {
-		log_warn("cannot read this guest's domid from xenstore");
+	if (xsconn_open(&a.xc, a.loop, &agent_xs_ops, &a) < 0) {
+		if (!a.no_domid)
+			log_warn("cannot connect to xenstore");
 		rc = EXIT_RUNTIME;
 		goto out_xs;
 	}
-	if (!xs_watch(a.xs, "domid", "domid"))
-		log_warn("cannot watch domid: a migration will not be noticed");
-	ev_io_init(&a.xs_w, agent_xs_cb, xs_fileno(a.xs), EV_READ);
-	ev_io_start(a.loop, &a.xs_w);
 
 	agent_tree_start(&a);
 	ev_init(&a.relisten_w, agent_relisten_cb);
@@ -380,14 +440,14 @@ int main(int argc, char **argv)
 	session_free(a.session);
 	a.session = NULL;
 	ev_timer_stop(a.loop, &a.relisten_w);
-	advert_remove(a.xs);
+	if (a.xc.xs != NULL && advert_remove(a.xc.xs) < 0)
+		log_warn("cannot remove the advertisement under " ADVERT_DIR);
 	datatree_stop(a.tree, 0);
 	a.tree = NULL;
-	log_info("stopped after %llu requests", a.requests);
+	log_info("stopped after %llu requests; xenstore connection lost %u times", a.requests,
+		 a.xc.stats.losses);
 out_xs:
-	ev_io_stop(a.loop, &a.xs_w);
-	xs_close(a.xs);
-out_pool:
+	xsconn_close(&a.xc);
 	pool_free(&a.pool);
 out:
 	probe_env_free(a.probe_env);

@@ -82,7 +82,6 @@ struct bguest {
 
 struct bridge {
 	struct ev_loop *loop;
-	struct xs_handle *xs;
 	struct bridge_opts opts;
 	struct guests gs;
 	struct breq_list deferred;
@@ -599,8 +598,8 @@ void bridge_cancel(struct bridge_req *req)
 
 /* ------------------------------------------------------------ life */
 
-struct bridge *bridge_new(struct ev_loop *loop, struct xs_handle *xs,
-			  const struct bridge_opts *opts, char *err, size_t errlen)
+struct bridge *bridge_new(struct ev_loop *loop, const struct bridge_opts *opts, char *err,
+			  size_t errlen)
 {
 	struct bridge *b;
 
@@ -617,12 +616,11 @@ struct bridge *bridge_new(struct ev_loop *loop, struct xs_handle *xs,
 		return NULL;
 	}
 	b->loop = loop;
-	b->xs = xs;
 	b->opts = *opts;
 	TAILQ_INIT(&b->deferred);
 	ev_init(&b->defer_w, bridge_defer_cb);
-	if (guests_init(&b->gs, loop, xs, opts->spec.kind, opts->max_guests, &bridge_guests_ops, b,
-			err, errlen) < 0) {
+	if (guests_init(&b->gs, loop, opts->spec.kind, opts->max_guests, &bridge_guests_ops, b, err,
+			errlen) < 0) {
 		free(b);
 		return NULL;
 	}
@@ -646,4 +644,11 @@ void bridge_get_stats(const struct bridge *b, struct bridge_stats *st)
 	*st = b->st;
 	st->guests = b->gs.count;
 	st->connected = b->connected;
+	st->xenstore_up = b->gs.xc.xs != NULL;
+	st->xenstore_losses = b->gs.xc.stats.losses;
+}
+
+void bridge_retry_xenstore(struct bridge *b)
+{
+	guests_retry_xenstore(&b->gs);
 }

@@ -94,11 +94,13 @@ struct bridge_req;
 /* state: 0..3; text: len bytes (and a NUL), valid only during the call. */
 typedef void bridge_done_fn(int state, const char *text, size_t len, void *arg);
 
-/* Creates the core on the loop with an open xenstore handle (dom0, owned
- * by the caller), starts watching domains.  NULL and a reason in err on
- * failure. */
-struct bridge *bridge_new(struct ev_loop *loop, struct xs_handle *xs,
-			  const struct bridge_opts *opts, char *err, size_t errlen);
+/* Creates the core on the loop, connects to xenstore (dom0) and starts
+ * watching domains.  NULL and a reason in err on failure.  A xenstore
+ * connection lost later is reopened with back-off. */
+struct bridge *bridge_new(struct ev_loop *loop, const struct bridge_opts *opts, char *err,
+			  size_t errlen);
+/* If the xenstore connection is lost, try to reopen it now (SIGHUP). */
+void bridge_retry_xenstore(struct bridge *b);
 /* Answers everything pending with BRIDGE_MSG_SHUTDOWN, closes all guest
  * channels, frees. */
 void bridge_free(struct bridge *b);
@@ -124,6 +126,8 @@ struct bridge_stats {
 	unsigned long long busy;     /* refused with BRIDGE_MSG_BUSY */
 	unsigned long long lost;     /* answered BRIDGE_MSG_LOST or _GONE */
 	unsigned long long connects; /* agent sessions opened (hello done) */
+	int xenstore_up;	     /* the xenstore connection works now */
+	unsigned xenstore_losses;    /* xenstore connections lost */
 };
 void bridge_get_stats(const struct bridge *b, struct bridge_stats *st);
 

@@ -9,6 +9,7 @@
 
 #include "guests.h"
 #include "log.h"
+#include "xsconn.h"
 #include "xvp.h"
 
 #define GUESTS_DOMAIN_ROOT "/local/domain"
@@ -209,58 +210,101 @@ void guests_parse_advert(const struct guests_raw_advert *raw, enum chan_kind wan
 
 /* ------------------------------------------------------------ xenstore */
 
+/* Reads of one advertisement retried when the agent changes it under us */
+#define GUESTS_TX_ATTEMPTS 4
+
 /* The value at path, or NULL (absent, or unreadable: errno). */
-static char *guests_read(struct xs_handle *xs, const char *path, size_t *len)
+static char *guests_read(struct xs_handle *xs, xs_transaction_t t, const char *path, size_t *len)
 {
 	unsigned int n = 0;
-	char *v = xs_read(xs, XBT_NULL, path, &n);
+	char *v = xs_read(xs, t, path, &n);
 
 	*len = v ? n : 0;
 	return v;
 }
 
-static void guests_read_advert(struct xs_handle *xs, int domid, enum chan_kind want,
-			       struct guest_advert *out)
+/* Reads the three keys in one transaction (the agent writes and removes
+ * them in one: never half an advertisement) and judges them into *out.
+ * Returns 0, or -1 with errno when xenstore could not say (*out is then
+ * untouched: a failed read is not an agent gone). */
+static int guests_read_advert(struct xs_handle *xs, int domid, enum chan_kind want,
+			      struct guest_advert *out)
 {
 	static const char *const keys[] = {"protocol", "versions", "transport"};
-	struct guests_raw_advert raw = {0};
-	char *untrusted[3] = {NULL, NULL, NULL};
-	size_t lens[3] = {0, 0, 0};
 	char path[GUESTS_PATH_MAX];
 
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof path, GUESTS_DOMAIN_ROOT "/%d/" GUESTS_ADVERT_DIR "/%s",
-			 domid, keys[i]);
-		untrusted[i] = guests_read(xs, path, &lens[i]);
-		if (i == 0 && untrusted[0] == NULL)
-			break;
+	for (int attempt = 0; attempt < GUESTS_TX_ATTEMPTS; attempt++) {
+		struct guests_raw_advert raw = {0};
+		char *untrusted[3] = {NULL, NULL, NULL};
+		size_t lens[3] = {0, 0, 0};
+		xs_transaction_t t = xs_transaction_start(xs);
+		int saved = 0;
+
+		if (t == XBT_NULL)
+			return -1;
+		for (int i = 0; i < 3; i++) {
+			snprintf(path, sizeof path,
+				 GUESTS_DOMAIN_ROOT "/%d/" GUESTS_ADVERT_DIR "/%s", domid, keys[i]);
+			untrusted[i] = guests_read(xs, t, path, &lens[i]);
+			if (untrusted[i] == NULL && errno != ENOENT) {
+				saved = errno;
+				break;
+			}
+			if (i == 0 && untrusted[0] == NULL)
+				break;
+		}
+		if (saved != 0)
+			xs_transaction_end(xs, t, true);
+		else if (!xs_transaction_end(xs, t, false))
+			saved = errno;
+		if (saved == 0) {
+			raw.protocol = untrusted[0];
+			raw.protocol_len = lens[0];
+			raw.versions = untrusted[1];
+			raw.versions_len = lens[1];
+			raw.transport = untrusted[2];
+			raw.transport_len = lens[2];
+			/* the one place these values are judged */
+			guests_parse_advert(&raw, want, out);
+		}
+		for (int i = 0; i < 3; i++)
+			free(untrusted[i]);
+		if (saved == 0)
+			return 0;
+		if (saved != EAGAIN) {
+			errno = saved;
+			return -1;
+		}
 	}
-	raw.protocol = untrusted[0];
-	raw.protocol_len = lens[0];
-	raw.versions = untrusted[1];
-	raw.versions_len = lens[1];
-	raw.transport = untrusted[2];
-	raw.transport_len = lens[2];
-	/* the one place these values are judged */
-	guests_parse_advert(&raw, want, out);
-	for (int i = 0; i < 3; i++)
-		free(untrusted[i]);
+	errno = EAGAIN;
+	return -1;
 }
 
-static void guests_read_name(struct xs_handle *xs, int domid, char *out)
+/* 1: introduced, 0: not, -1: xenstore could not say (errno). */
+static int guests_introduced(struct xs_handle *xs, int domid)
+{
+	errno = 0;
+	if (xs_is_domain_introduced(xs, (unsigned)domid))
+		return 1;
+	return errno == 0 ? 0 : -1;
+}
+
+/* Reads the domain's name into out (kept when the node is gone or cannot
+ * be read now).  0, or -1 with errno when xenstore failed. */
+static int guests_read_name(struct xs_handle *xs, int domid, char *out)
 {
 	char path[GUESTS_PATH_MAX];
 	char *untrusted;
 	size_t len;
 
 	snprintf(path, sizeof path, GUESTS_DOMAIN_ROOT "/%d/name", domid);
-	untrusted = guests_read(xs, path, &len);
+	untrusted = guests_read(xs, XBT_NULL, path, &len);
 	if (untrusted == NULL) {
-		/* gone with the rest of a dying domain's tree (before its
-		 * @releaseDomain): keep the name it had, for the logs */
-		if (errno != ENOENT)
+		/* ENOENT: gone with the rest of a dying domain's tree (before
+		 * its @releaseDomain): keep the name it had, for the logs */
+		if (errno == EACCES)
 			out[0] = '\0';
-		return;
+		return errno == ENOENT || errno == EACCES ? 0 : -1;
 	}
 	if (guests_parse_name(untrusted, len, out) < 0) {
 		char safe[96];
@@ -270,6 +314,7 @@ static void guests_read_name(struct xs_handle *xs, int domid, char *out)
 			 domid, safe, ROUTE_GUEST_MAX);
 	}
 	free(untrusted);
+	return 0;
 }
 
 static void guests_watch_paths(int domid, char *name_path, char *adv_path, char *name_tok,
@@ -294,12 +339,34 @@ static void guests_log_advert(const struct guest *g)
 			  g->name[0] ? g->name : "no name");
 }
 
+/* A xenstore call failed: the connection may be gone (xsconn checks). */
+static void guests_xs_failed(struct guests *gs, const char *what, int domid)
+{
+	int err = errno;
+
+	if (domid > 0)
+		log_warn("domain %d: %s", domid, what);
+	else
+		log_warn("%s", what);
+	xsconn_failed(&gs->xc, err);
+}
+
 static void guests_advert_update(struct guest *g)
 {
 	struct guests *gs = g->gs;
 	struct guest_advert a;
 
-	guests_read_advert(gs->xs, g->domid, gs->kind, &a);
+	if (gs->xc.xs == NULL)
+		return; /* read again once reconnected */
+	if (guests_read_advert(gs->xc.xs, g->domid, gs->kind, &a) < 0) {
+		/* keep what we knew; try again at the next debounce */
+		if (errno == EAGAIN) {
+			g->advert_dirty = 1;
+			return;
+		}
+		guests_xs_failed(gs, "cannot read the agent advertisement", g->domid);
+		return;
+	}
 	if (a.present == g->advert.present && a.valid == g->advert.valid &&
 	    a.vmin == g->advert.vmin && a.vmax == g->advert.vmax &&
 	    a.transport == g->advert.transport && strcmp(a.why, g->advert.why) == 0)
@@ -343,9 +410,20 @@ void guests_refresh_advert(struct guest *g)
 	guests_advert_update(g);
 }
 
-static void guests_add(struct guests *gs, int domid)
+/* Watches the guest's name and advertisement.  The watches fire once when
+ * set: the advertisement is read again then (debounced), which also covers
+ * a change between a read and the watch. */
+static void guests_watch_guest(struct guests *gs, struct guest *g)
 {
 	char np[GUESTS_PATH_MAX], ap[GUESTS_PATH_MAX], nt[GUESTS_TOKEN_MAX], at[GUESTS_TOKEN_MAX];
+
+	guests_watch_paths(g->domid, np, ap, nt, at);
+	if (!xs_watch(gs->xc.xs, np, nt) || !xs_watch(gs->xc.xs, ap, at))
+		guests_xs_failed(gs, "cannot watch its name and advertisement", g->domid);
+}
+
+static void guests_add(struct guests *gs, int domid)
+{
 	struct guest *g;
 
 	if (gs->count >= gs->max_guests) {
@@ -364,13 +442,15 @@ static void guests_add(struct guests *gs, int domid)
 	g->gs = gs;
 	g->domid = domid;
 	ev_init(&g->debounce_w, guests_debounce_cb);
-	guests_read_name(gs->xs, domid, g->name);
-	guests_watch_paths(domid, np, ap, nt, at);
-	/* the watches fire once when set: the advertisement is read again then
-	 * (debounced), which also covers a change between read and watch */
-	if (!xs_watch(gs->xs, np, nt) || !xs_watch(gs->xs, ap, at))
-		log_warn("domain %d: cannot watch its name and advertisement", domid);
-	guests_read_advert(gs->xs, domid, gs->kind, &g->advert);
+	if (guests_read_name(gs->xc.xs, domid, g->name) < 0)
+		guests_xs_failed(gs, "cannot read its name", domid);
+	guests_watch_guest(gs, g);
+	if (guests_read_advert(gs->xc.xs, domid, gs->kind, &g->advert) < 0) {
+		snprintf(g->advert.why, sizeof g->advert.why, "not read yet");
+		g->advert_dirty = 1;
+		if (errno != EAGAIN)
+			guests_xs_failed(gs, "cannot read the agent advertisement", domid);
+	}
 	TAILQ_INSERT_TAIL(&gs->list, g, link);
 	gs->by_domid[domid] = g;
 	gs->count++;
@@ -380,14 +460,14 @@ static void guests_add(struct guests *gs, int domid)
 	ev_timer_start(gs->loop, &g->debounce_w);
 }
 
-static void guests_remove(struct guests *gs, struct guest *g, int unwatch)
+static void guests_remove(struct guests *gs, struct guest *g)
 {
-	if (unwatch) {
+	if (gs->xc.xs != NULL) {
 		char np[GUESTS_PATH_MAX], ap[GUESTS_PATH_MAX], nt[GUESTS_TOKEN_MAX],
 		    at[GUESTS_TOKEN_MAX];
 		guests_watch_paths(g->domid, np, ap, nt, at);
-		xs_unwatch(gs->xs, np, nt);
-		xs_unwatch(gs->xs, ap, at);
+		xs_unwatch(gs->xc.xs, np, nt);
+		xs_unwatch(gs->xc.xs, ap, at);
 	}
 	if (gs->ops->removed)
 		gs->ops->removed(g, gs->arg);
@@ -404,19 +484,28 @@ static void guests_rescan(struct guests *gs)
 	unsigned int num = 0;
 	char **dir;
 
+	if (gs->xc.xs == NULL)
+		return;
 	gs->last_rescan = ev_now(gs->loop);
-	dir = xs_directory(gs->xs, XBT_NULL, GUESTS_DOMAIN_ROOT, &num);
+	dir = xs_directory(gs->xc.xs, XBT_NULL, GUESTS_DOMAIN_ROOT, &num);
 	if (dir == NULL) {
 		if (errno != ENOENT)
-			log_warn("cannot list " GUESTS_DOMAIN_ROOT);
+			guests_xs_failed(gs, "cannot list " GUESTS_DOMAIN_ROOT, 0);
 		return;
 	}
 	for (unsigned int i = 0; i < num; i++) {
 		int domid = guests_parse_domid(dir[i], strlen(dir[i]));
+		int in;
+
 		/* dom0 runs the bridge; it has no agent to reach */
 		if (domid <= 0 || gs->by_domid[domid] != NULL)
 			continue;
-		if (xs_is_domain_introduced(gs->xs, (unsigned)domid))
+		in = guests_introduced(gs->xc.xs, domid);
+		if (in < 0) {
+			guests_xs_failed(gs, "cannot ask xenstored about a domain", domid);
+			break;
+		}
+		if (in)
 			guests_add(gs, domid);
 	}
 	free(dir);
@@ -436,31 +525,42 @@ static void guests_released(struct guests *gs)
 {
 	struct guest *g, *next;
 
+	if (gs->xc.xs == NULL)
+		return;
 	for (g = TAILQ_FIRST(&gs->list); g != NULL; g = next) {
+		int in;
+
 		next = TAILQ_NEXT(g, link);
-		if (xs_is_domain_introduced(gs->xs, (unsigned)g->domid))
+		in = guests_introduced(gs->xc.xs, g->domid);
+		if (in < 0) {
+			/* not knowing is not gone */
+			guests_xs_failed(gs, "cannot ask xenstored about a domain", g->domid);
+			return;
+		}
+		if (in)
 			continue;
 		log_info("domain %d (%s) went away", g->domid, g->name[0] ? g->name : "no name");
-		guests_remove(gs, g, 1);
+		guests_remove(gs, g);
 	}
 }
 
-static void guests_xs_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* xsconn: the watch pipe is readable */
+static void guests_xs_events(struct xs_handle *xs, void *arg)
 {
-	struct guests *gs = (struct guests *)((char *)w - offsetof(struct guests, xs_w));
+	struct guests *gs = arg;
 	int rescan = 0, release = 0;
 
 	/* Events left over keep libxenstore's pipe readable, so the loop
 	 * comes back for them after serving everything else. */
 	for (int n = 0; n < GUESTS_EVENTS_PER_WAKEUP; n++) {
-		char **vec = xs_check_watch(gs->xs);
+		char **vec = xs_check_watch(xs);
 		const char *tok;
 		struct guest *g;
 		int domid;
 
 		if (vec == NULL) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn("xenstore watch");
+				guests_xs_failed(gs, "xenstore watch", 0);
 			break;
 		}
 		tok = vec[XS_WATCH_TOKEN];
@@ -474,7 +574,8 @@ static void guests_xs_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (tok[0] == 'n') {
 				char old[ROUTE_GUEST_MAX + 1];
 				memcpy(old, g->name, sizeof old);
-				guests_read_name(gs->xs, domid, g->name);
+				if (guests_read_name(xs, domid, g->name) < 0)
+					guests_xs_failed(gs, "cannot read its name", domid);
 				if (strcmp(old, g->name) != 0)
 					log_info("domain %d: name '%s' -> '%s'", domid, old,
 						 g->name);
@@ -490,13 +591,48 @@ static void guests_xs_cb(struct ev_loop *loop, ev_io *w, int revents)
 		guests_rescan(gs);
 }
 
-int guests_init(struct guests *gs, struct ev_loop *loop, struct xs_handle *xs, enum chan_kind kind,
-		unsigned max_guests, const struct guests_ops *ops, void *arg, char *err,
-		size_t errlen)
+/* xsconn: connected (again) */
+static int guests_xs_up(struct xs_handle *xs, int again, void *arg)
+{
+	struct guests *gs = arg;
+	struct guest *g;
+
+	if (!xs_watch(xs, "@introduceDomain", GUESTS_TOKEN_INTRODUCE) ||
+	    !xs_watch(xs, "@releaseDomain", GUESTS_TOKEN_RELEASE))
+		return -1;
+	if (!again)
+		return 0;
+	/* what happened while we were away: domains gone, domains new, and
+	 * every advertisement read again (the watches fire once when set) */
+	TAILQ_FOREACH(g, &gs->list, link)
+	{
+		guests_watch_guest(gs, g);
+		g->advert_dirty = 1;
+	}
+	guests_released(gs);
+	guests_rescan(gs);
+	log_info("xenstore: %u domains after reconnecting", gs->count);
+	return 0;
+}
+
+/* xsconn: the connection is gone.  What we know stays (agent connections
+ * need no xenstore); nothing reads xenstore until it is back. */
+static void guests_xs_down(void *arg)
+{
+	(void)arg;
+}
+
+static const struct xsconn_ops guests_xs_ops = {
+    .up = guests_xs_up,
+    .down = guests_xs_down,
+    .events = guests_xs_events,
+};
+
+int guests_init(struct guests *gs, struct ev_loop *loop, enum chan_kind kind, unsigned max_guests,
+		const struct guests_ops *ops, void *arg, char *err, size_t errlen)
 {
 	memset(gs, 0, sizeof *gs);
 	gs->loop = loop;
-	gs->xs = xs;
 	gs->kind = kind;
 	gs->max_guests = max_guests ? max_guests : 1;
 	gs->ops = ops;
@@ -507,25 +643,14 @@ int guests_init(struct guests *gs, struct ev_loop *loop, struct xs_handle *xs, e
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (!xs_watch(xs, "@introduceDomain", GUESTS_TOKEN_INTRODUCE) ||
-	    !xs_watch(xs, "@releaseDomain", GUESTS_TOKEN_RELEASE)) {
-		snprintf(err, errlen, "cannot watch @introduceDomain/@releaseDomain: %s",
+	if (xsconn_open(&gs->xc, loop, &guests_xs_ops, gs) < 0) {
+		snprintf(err, errlen,
+			 "cannot connect to xenstore and watch @introduceDomain/@releaseDomain: %s",
 			 strerror(errno));
 		free(gs->by_domid);
 		gs->by_domid = NULL;
 		return -1;
 	}
-	if (xs_fileno(xs) < 0) {
-		snprintf(err, errlen, "cannot get the xenstore watch descriptor: %s",
-			 strerror(errno));
-		xs_unwatch(xs, "@introduceDomain", GUESTS_TOKEN_INTRODUCE);
-		xs_unwatch(xs, "@releaseDomain", GUESTS_TOKEN_RELEASE);
-		free(gs->by_domid);
-		gs->by_domid = NULL;
-		return -1;
-	}
-	ev_io_init(&gs->xs_w, guests_xs_cb, xs_fileno(xs), EV_READ);
-	ev_io_start(loop, &gs->xs_w);
 	guests_rescan(gs);
 	return 0;
 }
@@ -537,12 +662,19 @@ void guests_free(struct guests *gs)
 	if (gs->by_domid == NULL)
 		return;
 	while ((g = TAILQ_FIRST(&gs->list)) != NULL)
-		guests_remove(gs, g, 1);
-	xs_unwatch(gs->xs, "@introduceDomain", GUESTS_TOKEN_INTRODUCE);
-	xs_unwatch(gs->xs, "@releaseDomain", GUESTS_TOKEN_RELEASE);
-	ev_io_stop(gs->loop, &gs->xs_w);
+		guests_remove(gs, g);
+	if (gs->xc.xs != NULL) {
+		xs_unwatch(gs->xc.xs, "@introduceDomain", GUESTS_TOKEN_INTRODUCE);
+		xs_unwatch(gs->xc.xs, "@releaseDomain", GUESTS_TOKEN_RELEASE);
+	}
+	xsconn_close(&gs->xc);
 	free(gs->by_domid);
 	gs->by_domid = NULL;
+}
+
+void guests_retry_xenstore(struct guests *gs)
+{
+	xsconn_retry_now(&gs->xc);
 }
 
 struct guest *guests_by_domid(const struct guests *gs, int domid)
@@ -589,12 +721,17 @@ int guests_lookup(struct xs_handle *xs, const struct route *r, enum chan_kind wa
 			return -2;
 		}
 		for (unsigned int i = 0; i < num; i++) {
-			char name[ROUTE_GUEST_MAX + 1];
+			char name[ROUTE_GUEST_MAX + 1] = "";
 			int id = guests_parse_domid(dir[i], strlen(dir[i]));
 
 			if (id <= 0)
 				continue;
-			guests_read_name(xs, id, name);
+			if (guests_read_name(xs, id, name) < 0) {
+				snprintf(err, errlen, "cannot read the name of domain %d: %s", id,
+					 strerror(errno));
+				free(dir);
+				return -2;
+			}
 			if (strcmp(name, r->guest) == 0 && id > found)
 				found = id;
 		}
@@ -605,6 +742,10 @@ int guests_lookup(struct xs_handle *xs, const struct route *r, enum chan_kind wa
 		return -1;
 	}
 	*domid = found;
-	guests_read_advert(xs, found, want, adv);
+	if (guests_read_advert(xs, found, want, adv) < 0) {
+		snprintf(err, errlen, "cannot read the agent advertisement of domain %d: %s", found,
+			 strerror(errno));
+		return -2;
+	}
 	return 0;
 }

@@ -31,6 +31,7 @@
 
 #include "bridge.h"
 #include "chan.h"
+#include "xsconn.h"
 
 #define GUESTS_ADVERT_DIR "data/guest/probes"
 #define GUESTS_ADVERT_PROTOCOL "xenvchan-nrpe"
@@ -81,8 +82,7 @@ struct guests_ops {
 
 struct guests {
 	struct ev_loop *loop;
-	struct xs_handle *xs;
-	ev_io xs_w;
+	struct xsconn xc;    /* the xenstore connection (reopened when lost) */
 	enum chan_kind kind; /* the bridge's channel kind, to check transport */
 	unsigned max_guests;
 	unsigned count;
@@ -94,14 +94,16 @@ struct guests {
 	void *arg;
 };
 
-/* Watches @introduceDomain and @releaseDomain on xs (dom0, owned by the
- * caller) and reads the domains there now.  Returns 0, or -1 with a reason
- * in err. */
-int guests_init(struct guests *gs, struct ev_loop *loop, struct xs_handle *xs, enum chan_kind kind,
-		unsigned max_guests, const struct guests_ops *ops, void *arg, char *err,
-		size_t errlen);
+/* Connects to xenstore (dom0), watches @introduceDomain and @releaseDomain
+ * and reads the domains there now.  Returns 0, or -1 with a reason in err.
+ * A connection lost later is reopened with back-off (common/xsconn.h); in
+ * between, what is known stays and agent connections go on. */
+int guests_init(struct guests *gs, struct ev_loop *loop, enum chan_kind kind, unsigned max_guests,
+		const struct guests_ops *ops, void *arg, char *err, size_t errlen);
 /* Calls ops->removed for every guest, removes the watches, frees. */
 void guests_free(struct guests *gs);
+/* While the xenstore connection is lost: try again now (SIGHUP). */
+void guests_retry_xenstore(struct guests *gs);
 
 /* Reads g's advertisement now: a client asks for a guest whose agent may
  * have just started, and the watch event for it may still be on its way.

@@ -52,8 +52,9 @@ static void usage(FILE *f)
 	       "  -V, --version        show the version and exit\n"
 	       "\n"
 	       "Signals: SIGTERM and SIGINT stop the bridge (waiting checks are answered\n"
-	       "\"bridge shutting down\"); SIGUSR1 logs the statistics; SIGHUP is ignored\n"
-	       "(configuration changes need a restart).\n"
+	       "\"bridge shutting down\"); SIGUSR1 logs the statistics; SIGHUP does not\n"
+	       "re-read the configuration (changes need a restart), but retries a lost\n"
+	       "xenstore connection at once.\n"
 	       "Exit status: 0 stopped normally, 1 could not start, 2 bad configuration or "
 	       "usage.\n");
 }
@@ -65,9 +66,10 @@ static void main_log_stats(struct bridge *b)
 	bridge_get_stats(b, &st);
 	log_info("stats: %u domains, %u agents connected; %llu requests, %llu answered by "
 		 "agents, %llu timeouts, %llu busy, %llu lost, %llu protocol errors, %llu "
-		 "agent sessions",
+		 "agent sessions; xenstore %s, lost %u times",
 		 st.guests, st.connected, st.requests, st.answered, st.timeouts, st.busy, st.lost,
-		 st.protocol_errors, st.connects);
+		 st.protocol_errors, st.connects, st.xenstore_up ? "connected" : "reconnecting",
+		 st.xenstore_losses);
 }
 
 static void main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -81,6 +83,7 @@ static void main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGHUP:
 		log_info("SIGHUP: the configuration is read at start only; restart the bridge "
 			 "to apply changes");
+		bridge_retry_xenstore(m->b);
 		return;
 	default:
 		log_info("signal %d: stopping", w->signum);
@@ -131,7 +134,6 @@ int main(int argc, char **argv)
 	struct local_opts lo = {0};
 	struct pidfile pf = {.fd = -1};
 	struct main_state m = {0};
-	struct xs_handle *xs = NULL;
 	struct local *local = NULL;
 	struct listener *listener = NULL;
 
@@ -226,12 +228,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	m.loop = ev_default_loop(EVFLAG_AUTO);
 
-	xs = xs_open(0);
-	if (xs == NULL) {
-		log_warn("cannot connect to xenstore");
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
 	bo.max_inflight = cfg->max_inflight_per_guest;
 	bo.max_queue = cfg->max_queue_per_guest;
 	bo.max_response = cfg->max_response;
@@ -239,7 +235,7 @@ int main(int argc, char **argv)
 	bo.reconnect_min = cfg->reconnect_min;
 	bo.reconnect_max = cfg->reconnect_max;
 	bo.max_guests = cfg->max_guests;
-	m.b = bridge_new(m.loop, xs, &bo, err, sizeof err);
+	m.b = bridge_new(m.loop, &bo, err, sizeof err);
 	if (m.b == NULL) {
 		log_errx("%s", err);
 		rc = EXIT_RUNTIME;
@@ -312,8 +308,6 @@ out_local:
 out_bridge:
 	bridge_free(m.b);
 out:
-	if (xs != NULL)
-		xs_close(xs);
 	daemon_pidfile_close(&pf);
 	bconfig_free(cfg);
 	return rc;

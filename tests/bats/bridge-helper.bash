@@ -70,17 +70,24 @@ guest_agent() {
 	guest_agent_start "$n" "$@"
 }
 
+# how many times agent $1 logged its start (0 without a log yet)
+agent_starts() {
+	local c
+	c=$(grep -c "started: domid" "$BT/agent-$1.log" 2>/dev/null) || true
+	echo "${c:-0}"
+}
+
 guest_agent_start() {
 	local n=$1 i started
 	shift
-	started=$(grep -c "started: domid" "$BT/agent-$n.log" 2>/dev/null || true)
+	started=$(agent_starts "$n")
 	env $(xsemu_guest_env "$n") ${AGENT_WRAPPER:-} "$AGENT" -c "$BT/agent-$n.cfg" -f -v "$@" \
 		>>"$BT/agent-$n.log" 2>&1 3>&- &
 	AGENT_PIDS[$n]=$!
 	# the agent logs "started" once it advertises and listens (a client may
 	# take the socket file away at once)
 	for i in $(seq 1 200); do
-		[ "$(grep -c "started: domid" "$BT/agent-$n.log" 2>/dev/null || true)" -gt "${started:-0}" ] &&
+		[ "$(agent_starts "$n")" -gt "$started" ] &&
 			return 0
 		kill -0 "${AGENT_PIDS[$n]}" 2>/dev/null || break
 		sleep 0.05

@@ -266,41 +266,86 @@ xs_restart() {
 	xs_restart
 }
 
-@test "faults: xenstore back on the same socket: the bridge finds new guests and the agent advertises again" {
-	# Known gap (0.1.0): neither daemon reopens its xenstore connection
-	# after it was lost; they keep serving what they had but see no new
-	# guests and write no new advertisement until restarted.  This test
-	# is the acceptance test for the fix.
-	skip "known gap: xenstore reconnection is not implemented yet"
+@test "faults: xenstore back on the same socket: the bridge finds new guests, the agent writes its keys again" {
 	start_pair
+	baseline
 	kill -KILL "$XSEMU_PID"
 	sleep 1
 	xs_restart
-	# the toolstack re-creates the domains it knows; a new one appears
+	# the toolstack re-creates the domains it knows; a new one appears.
+	# Nobody tells the daemons: they notice the loss and reconnect alone.
 	guest_add 5 web01
 	guest_add 6 web02
-	guest_agent 6 <<<"command[ok]=$PLUGINS/check_dummy 0 fine six"
-	kill -HUP "${AGENT_PIDS[5]}"
-	local i found= advert=
-	for i in $(seq 30); do
-		[ -z "$found" ] && [ "$(cx -H web02 -c ok)" = "OK: fine six" ] && found=$i
+	guest_agent 6 <<<"command[ok]=$PLUGINS/check_dummy 0 six"
+	local i found= advert= tree=
+	for i in $(seq 40); do
+		[ -z "$found" ] && [ "$(cx -H web02 -c ok)" = "OK: six" ] && found=$i
 		[ -z "$advert" ] && [ "$(xenstore-read /local/domain/5/data/guest/probes/protocol 2>/dev/null)" = xenvchan-nrpe ] && advert=$i
-		[ -n "$found" ] && [ -n "$advert" ] && break
-		sleep 0.5
+		[ -z "$tree" ] && [ "$(xenstore-read /local/domain/5/data/guest/agent/state 2>/dev/null)" = running ] && tree=$i
+		[ -n "$found" ] && [ -n "$advert" ] && [ -n "$tree" ] && break
+		sleep 0.25
 	done
-	echo "FIGURE faults xenstore-back: web02 served after ${found:-never} tries, agent 5 advertised again after ${advert:-never} tries (0.5 s apart)" >&3
-	# the agent of web01 is still up and answers over the old connection
-	run cx -H web01 -c ok
-	assert_output "OK: fine"
+	echo "FIGURE faults xenstore-back: web02 served after ${found:-never}, agent 5 advertised after ${advert:-never}, its data tree back after ${tree:-never} tries (0.25 s apart)" >&3
 	[ -n "$found" ] || {
 		echo "BUG: the bridge does not reconnect to xenstored: a guest created after the restart is never found"
-		grep -i "xenstore\|/local/domain" "$BT/bridge.log" | tail -5
+		tail -25 "$BT/bridge.log"
 		false
 	}
 	[ -n "$advert" ] || {
 		echo "BUG: the agent does not reconnect to xenstored: its advertisement never comes back"
 		false
 	}
+	[ -n "$tree" ] || {
+		echo "BUG: the agent does not publish its data tree again after reconnecting"
+		false
+	}
+	# the agent of web01 answered over its old connection all along
+	run cx -H web01 -c ok
+	assert_output "OK: fine"
+	grep -q "xenstore connection lost" "$BT/bridge.log"
+	grep -q "xenstore connection restored" "$BT/bridge.log"
+	# domain 6 goes (seen on the new connection's @releaseDomain); then no
+	# descriptor is left behind by the lost connection
+	guest_agent_stop 6
+	xsemu_domain_destroy 6
+	for i in $(seq 40); do
+		grep -q "domain 6 (web02) went away" "$BT/bridge.log" && break
+		sleep 0.1
+	done
+	grep -q "domain 6 (web02) went away" "$BT/bridge.log"
+	clean xenstore-back
+}
+
+@test "faults: xenstore away for long: reconnect attempts back off, SIGHUP retries at once" {
+	start_pair
+	kill -KILL "$XSEMU_PID"
+	sleep 0.5
+	# attempts double from 0.25 s to at most 15 s: 0.25, 0.75, 1.75, 3.75,
+	# 7.75, then 15.75 s after the loss; a few, not hundreds
+	local ca cb
+	ca=$(xv_cpu_ticks "${AGENT_PIDS[5]}") cb=$(xv_cpu_ticks "$BRIDGE_PID")
+	sleep 8
+	ca=$(($(xv_cpu_ticks "${AGENT_PIDS[5]}") - ca)) cb=$(($(xv_cpu_ticks "$BRIDGE_PID") - cb))
+	[ "$ca" -le 20 ]
+	[ "$cb" -le 20 ]
+	# the next attempt is due in about 7 s: SIGHUP makes it now
+	xs_restart
+	guest_add 5 web01
+	guest_add 6 web02
+	guest_agent 6 <<<"command[ok]=$PLUGINS/check_dummy 0 six"
+	kill -HUP "$BRIDGE_PID" "${AGENT_PIDS[5]}"
+	local t0=$(now_ms) i found= advert=
+	for i in $(seq 40); do
+		[ -z "$found" ] && [ "$(cx -H web02 -c ok)" = "OK: six" ] && found=$(($(now_ms) - t0))
+		[ -z "$advert" ] && [ "$(xenstore-read /local/domain/5/data/guest/probes/protocol 2>/dev/null)" = xenvchan-nrpe ] && advert=$(($(now_ms) - t0))
+		[ -n "$found" ] && [ -n "$advert" ] && break
+		sleep 0.1
+	done
+	echo "FIGURE faults xenstore-sighup: after SIGHUP, web02 served in ${found:-never} ms, agent 5 advertised in ${advert:-never} ms; CPU in 8 s of retrying: agent $((ca * 10)) ms, bridge $((cb * 10)) ms" >&3
+	[ -n "$found" ]
+	[ "$found" -lt 2000 ]
+	[ -n "$advert" ]
+	[ "$advert" -lt 2000 ]
 }
 
 # ---- a full log disk ---------------------------------------------------------
