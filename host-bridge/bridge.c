@@ -469,10 +469,14 @@ static void bridge_guest_advert(struct guest *rec, void *arg)
 	if (g == NULL || agentconn_is_open(&g->ac))
 		return;
 	if (rec->advert.valid) {
-		/* the agent (re)appeared: do not wait out the back-off */
-		if (g->nwaiting > 0 && !g->fail_fast) {
+		/* the agent (re)appeared: neither the checks waiting now nor the
+		 * next one wait out the back-off.  Unless the last agent broke
+		 * the protocol: the guest could flap its advertisement to be
+		 * reconnected at will. */
+		if (!g->fail_fast) {
 			ev_timer_stop(g->b->loop, &g->retry_w);
-			bguest_connect(g);
+			if (g->nwaiting > 0)
+				bguest_connect(g);
 		}
 		return;
 	}

@@ -348,6 +348,28 @@ xs_restart() {
 	[ "$advert" -lt 2000 ]
 }
 
+@test "faults: an agent back after an outage is used at once, not after the bridge's back-off" {
+	guest_add 5 web01
+	guest_agent 5 <<<"command[ok]=$PLUGINS/check_dummy 0 fine"
+	bridge_config <<<$'reconnect_min=10\nreconnect_max=60'
+	bridge_start
+	run cx -H web01 -c ok
+	assert_output "OK: fine"
+	# the agent goes: the bridge backs off 10 s before connecting again
+	guest_agent_stop 5
+	run cx -H web01 -c ok -t 3
+	[ "$status" -ne 0 ]
+	# it comes back: its advertisement ends the back-off
+	guest_agent_start 5
+	sleep 0.5
+	local t0=$(now_ms) dt
+	run cx -H web01 -c ok -t 15
+	dt=$(($(now_ms) - t0))
+	echo "FIGURE faults agent-back: the first check after the agent came back took $dt ms (back-off 10 s)" >&3
+	assert_output "OK: fine"
+	[ "$dt" -lt 2000 ]
+}
+
 # ---- a full log disk ---------------------------------------------------------
 
 @test "faults: a full log disk: agent and bridge keep serving, logging resumes once there is room" {
