@@ -2,7 +2,8 @@
 # check-xen.sh - "make check-xen": the whole system on real Xen 4.17.  Boots
 # Xen, a busybox dom0 and PV domUs under QEMU (TCG, or KVM where the host has
 # usable VT-x/AMD-V), each image carrying the project's binaries (the agent
-# and the probe catalogue in the domUs; the bridge, check_xenvchan and
+# and the probe catalogue in the domUs, with the rogue agents of
+# tests/tools for the hostile steps; the bridge, check_xenvchan and
 # xenvchan-inventory in dom0), and runs the checks listed in steps/dom0.sh.
 # While QEMU runs, the host itself queries the bridge's NRPE listener in
 # dom0 with the real check_nrpe, through QEMU's forwarded loopback port
@@ -35,7 +36,9 @@ DOM0_BINS="bin/xenvchan-bridge:/usr/sbin/xenvchan-bridge
 	bin/xenvchan-inventory:/usr/bin/xenvchan-inventory
 	tests/tools/xvquery:/usr/bin/xvquery"
 DOMU_BINS="bin/xenvchan-agent:/usr/sbin/xenvchan-agent
-	bin/check_mem:/usr/lib/nagios/plugins/check_mem"
+	bin/check_mem:/usr/lib/nagios/plugins/check_mem
+	tests/tools/hostile-agent:/usr/bin/hostile-agent
+	tests/tools/rogue-agent:/usr/bin/rogue-agent"
 # the steps the host runs (host_side below), with the real check_nrpe
 HOST_STEPS=(host-nrpe-version host-nrpe-check_load host-nrpe-v2 host-nrpe-output-60k
 	host-nrpe-unknown-guest host-nrpe-plain-refused)
@@ -222,7 +225,10 @@ host_side() {
 
 say "booting Xen 4.17 + dom0 + domUs under QEMU ($ACCEL), limit $TIMEOUT s;" \
 	"dom0:5666 is 127.0.0.1:$NRPE_PORT"
+# emptied here, not only by the pipeline below: host_side must not find the
+# previous run's "@@MARK nrpe-listening" before that pipeline opens the file
 : >"$HOSTLOG"
+: >"$SERIAL"
 rm -f "$XOUT/qemu.rc"
 QT0=${EPOCHREALTIME/./}
 {

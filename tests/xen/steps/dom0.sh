@@ -6,7 +6,8 @@
 # check-xen.sh expects exactly the steps named here (it reads this file),
 # plus its own host-side steps (host-*).  What each domU runs is domu.sh:
 # xenvchan-agent with the production configuration, and a loop that makes
-# changes (NIC, agent restarts) when dom0 asks through data/xt/cmd.
+# changes (NIC, agent restarts, a rogue agent in its place) when dom0 asks
+# through data/xt/cmd.
 #
 # Under test: xenvchan-agent (domU), xenvchan-bridge, check_xenvchan and
 # xenvchan-inventory (dom0), over the real vchan and the real xenstored;
@@ -426,6 +427,158 @@ both_at_once() {
 	[ $bad = 0 ] && echo "8 checks at once, 4 per guest: each answered by its own guest"
 }
 
+# ---- a hostile guest on the real vchan (hostile-* steps): probe2's agent
+# replaced by a rogue (domu.sh rogue TOOL MODE), while probe is checked
+HOSTILE_SMALL=4096	# kB a rogue may add to the bridge's peak memory
+HOSTILE_FLOOD=20480	# ... one that leaves its PONGs unread (up to 8 MiB queued)
+HOSTILE_FIG=/tmp/xt-hostile.fig	# one summary line per case, for the @@MARK
+# the bridge's /proc/PID/status, with builtins: MEM_NAME, MEM_RSS, MEM_HWM (kB)
+bridge_mem() {
+	local k v
+	MEM_NAME= MEM_RSS= MEM_HWM=
+	while read -r k v _; do
+		case $k in
+		Name:) MEM_NAME=$v ;;
+		VmRSS:) MEM_RSS=$v ;;
+		VmHWM:) MEM_HWM=$v ;;
+		esac
+	done </proc/$BRIDGE_PID/status
+}
+# the start of a case: the bridge's peak memory (VmHWM) reset to its RSS,
+# noted in CASE_RSS; the bridge log's length in CASE_LOG (lines)
+case_start() {
+	echo 5 >/proc/$BRIDGE_PID/clear_refs
+	bridge_mem
+	CASE_RSS=$MEM_RSS
+	CASE_LOG=$(wc -l <$BRIDGE_LOG)
+}
+# the bridge log since case_start, lines matching the extended regex
+# (the log reaches its file through start_bridge's stamping loop: a moment late)
+log_since() {
+	local i=0
+	while ! sed -n "$((CASE_LOG + 1)),\$p" $BRIDGE_LOG | grep -E -- "$1"; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || return 1
+		sleep 0.2
+	done
+}
+# the bridge that bridge-start started still runs (same PID), and its peak
+# memory since case_start stayed within BOUND kB of its RSS then; prints
+# the figures, sets PEAK (kB over CASE_RSS)
+bridge_holds() {	# BOUND
+	local p
+	p=$(pidof xenvchan-bridge)
+	bridge_mem
+	if [ "$p" != "$BRIDGE_PID" ] || [ "$MEM_NAME" != xenvchan-bridge ]; then
+		echo "BAD  the bridge: pidof says '$p', it started as $BRIDGE_PID"
+		return 1
+	fi
+	PEAK=$((MEM_HWM - CASE_RSS))
+	echo "bridge pid $p (as started): VmRSS $CASE_RSS kB before this case, peak $MEM_HWM kB" \
+		"(+$PEAK kB, bound +$1 kB), now $MEM_RSS kB; before all the attacks $HOSTILE_RSS0 kB"
+	[ "$PEAK" -le "$1" ] || { echo "BAD  peak above the bound"; return 1; }
+}
+# no byte outside printable ASCII, tab and newline in the bridge's log
+log_clean() {
+	local n
+	n=$(tr -d '\t\n -~' <$BRIDGE_LOG | wc -c)
+	[ "$n" = 0 ] && echo "ok   nothing raw in the bridge log" && return 0
+	echo "BAD  $n raw bytes in the bridge log"
+	return 1
+}
+
+# hostile_case NAME TOOL MODE ANSWER-RE LOG-RE BOUND: probe2's agent
+# replaced by TOOL -m MODE on the vchan.  check_xenvchan for probe2 must be
+# answered UNKNOWN "XENVCHAN: guest 'probe2': ANSWER-RE" (tried again for
+# up to 15 s: while backing off after a protocol error the bridge answers
+# the last one at once, and that may still be the previous rogue's), with
+# probe checked while each of those is under way; the bridge logs
+# "domain N (probe2): LOG-RE", stays the same process, and its peak memory
+# stays within BOUND kB.
+hostile_case() {
+	local name=$1 tool=$2 mode=$3 are="^XENVCHAN: guest 'probe2': $4\$" lre=$5 bound=$6
+	local n=0 pid rc out grc good tg tr t0 seen=
+	domu_cmd "$DOMU2" "rogue $tool $mode" 30 || return 1
+	case_start
+	xt_now
+	t0=$XT_NOW
+	while :; do
+		n=$((n + 1))
+		xt_now
+		tr=$XT_NOW
+		$CX -H probe2 -c xt_whoami -t 30 >/tmp/xt-rogue.out 2>&1 &
+		pid=$!
+		xt_now
+		tg=$XT_NOW
+		good=$($CX -H probe -c xt_whoami -t 30)
+		grc=$?
+		xt_elapsed $tg
+		tg=$XT_EL
+		wait $pid
+		rc=$?
+		xt_elapsed $tr
+		tr=$XT_EL
+		out=$(cat /tmp/xt-rogue.out)
+		echo "try $n: probe2 -> $rc '$out' in $(xt_fmt $tr) s; probe meanwhile -> $grc '$good' in $(xt_fmt $tg) s"
+		[ "$grc" = 0 ] && [ "$good" = "OK - I am probe" ] || { echo "BAD  probe did not answer"; return 1; }
+		case $out in *[!\ -~]*) echo "BAD  not one line of printable text"; return 1 ;; esac
+		[ "$rc" = 3 ] || { echo "BAD  exit status $rc, wanted 3 (UNKNOWN)"; return 1; }
+		if printf '%s\n' "$out" | grep -Eq -- "$are"; then
+			seen=1
+			break
+		fi
+		xt_elapsed $t0
+		[ $XT_EL -lt 1500 ] || break
+		sleep 0.5
+	done
+	[ -n "$seen" ] || { echo "BAD  no answer matching /$are/"; return 1; }
+	log_since "domain $DOMID2 \(probe2\): $lre" ||
+		{ echo "BAD  no /$lre/ in the bridge log since the case began"; return 1; }
+	bridge_holds "$bound" || return 1
+	echo "$name +$PEAK kB, told in $(xt_fmt $tr) s, probe in $(xt_fmt $tg) s" >>$HOSTILE_FIG
+	echo "FIGURE xen-hostile $name: told in $(xt_fmt $tr) s, probe meanwhile $(xt_fmt $tg) s;" \
+		"bridge peak $MEM_HWM kB (+$PEAK, bound +$bound), VmRSS $MEM_RSS kB"
+}
+
+# the guest's advertisement made of control sequences (domu.sh advert_bad,
+# on the real xenstored): answered with the value as safe text, and
+# nothing raw in the bridge's log
+HOSTILE_ESC="'\x1b]0;owned\x07\x1b[2J\x01\x7f\xff' is not xenvchan-nrpe"
+HOSTILE_ESC_RE="'\\\\x1b]0;owned\\\\x07\\\\x1b\\[2J\\\\x01\\\\x7f\\\\xff' is not xenvchan-nrpe"
+hostile_advert() {
+	bridge_mem
+	HOSTILE_RSS0=$MEM_RSS
+	: >$HOSTILE_FIG
+	case_start
+	domu_cmd "$DOMU2" advert-bad 30 || return 1
+	retry_cx 15 "XENVCHAN: guest 'probe2': unusable agent advertisement (protocol: $HOSTILE_ESC)" \
+		-H probe2 -c xt_whoami -t 30 || return 1
+	log_since "domain $DOMID2 \(probe2\): unusable agent advertisement: protocol: $HOSTILE_ESC_RE" ||
+		{ echo "BAD  not in the bridge log"; return 1; }
+	log_clean || return 1
+	expect_out 0 "OK - I am probe" $CX -H probe -c xt_whoami -t 30 || return 1
+	bridge_holds $HOSTILE_SMALL || return 1
+	echo "advert +$PEAK kB" >>$HOSTILE_FIG
+	echo "FIGURE xen-hostile advert: bridge peak $MEM_HWM kB (+$PEAK, bound +$HOSTILE_SMALL), VmRSS $MEM_RSS kB"
+}
+
+# the real agent back in probe2: it answers again, and so does probe; the
+# bridge's RSS is back within HOSTILE_SMALL of its RSS before the attacks
+hostile_agent_back() {
+	local l
+	case_start
+	domu_cmd "$DOMU2" agent-back 30 || return 1
+	retry_cx 30 "OK - I am probe2" -H probe2 -c xt_whoami -t 20 || return 1
+	expect_out 0 "OK - I am probe" $CX -H probe -c xt_whoami -t 30 || return 1
+	log_clean || return 1
+	bridge_holds $HOSTILE_SMALL || return 1
+	HOSTILE_SUMMARY=
+	while IFS= read -r l; do HOSTILE_SUMMARY="$HOSTILE_SUMMARY; $l"; done <$HOSTILE_FIG
+	echo "FIGURE xen-hostile back: bridge VmRSS $MEM_RSS kB after the attacks," \
+		"$HOSTILE_RSS0 kB before (bound +$HOSTILE_SMALL)"
+	[ $((MEM_RSS - HOSTILE_RSS0)) -le $HOSTILE_SMALL ]
+}
+
 # a check in flight when its guest is destroyed ends at once with "went
 # away", long before the probe (8 s) would have answered
 destroy_inflight() {
@@ -593,6 +746,28 @@ step two-guests-probe1 expect_out 0 "OK - I am probe" $CX -H probe -c xt_whoami 
 step two-guests-by-domid expect_out 0 "OK - I am probe2" $CX -H "$DOMID2" -c xt_whoami -t 30
 step two-guests-trees two_trees
 step two-guests-at-once both_at_once
+
+# ---- a hostile guest on the real vchan and the real xenstored: probe2's
+# agent replaced by a rogue (tests/tools), one misbehaviour after another;
+# probe keeps answering, the bridge stays up within its memory bound
+PE='protocol error'
+step hostile-advert-escaped hostile_advert
+step hostile-badcrc hostile_case badcrc hostile-agent badcrc \
+	"$PE \(bad packet: CRC-32 mismatch \(CRC-32 mismatch\)\): disconnected" \
+	"$PE: bad packet: CRC-32 mismatch" $HOSTILE_SMALL
+step hostile-hugelen hostile_case hugelen hostile-agent hugelen \
+	"$PE \(bad packet: buffer length out of bounds \(buffer_length above 65536\)\): disconnected" \
+	"$PE: bad packet: buffer length out of bounds" $HOSTILE_SMALL
+step hostile-hdrsilence hostile_case hdrsilence hostile-agent hdrsilence \
+	"$PE \(a frame was not completed within 5 seconds \(16 of [0-9]+ bytes\)\): disconnected" \
+	"$PE: a frame was not completed within 5 seconds" $HOSTILE_SMALL
+step hostile-pingflood hostile_case pingflood rogue-agent flood \
+	"$PE \(.*(does not read|did not read).*\): disconnected" \
+	"$PE: .*(does not read|did not read).*: disconnected" $HOSTILE_FLOOD
+step hostile-midclose hostile_case midclose hostile-agent midclose \
+	"connection to the agent lost" "the agent closed the channel" $HOSTILE_SMALL
+step hostile-agent-back hostile_agent_back
+xt_mark "hostile guest on the vchan: bridge VmRSS ${HOSTILE_RSS0:-?} kB before, ${MEM_RSS:-?} kB after; peak over the RSS at each case's start${HOSTILE_SUMMARY:-: -}"
 step destroy-inflight destroy_inflight
 step destroyed-not-found expect_out 3 "XENVCHAN: guest 'probe2' not found" $CX -H probe2 -c xt_whoami -t 30
 step destroyed-inventory inventory_gone

@@ -13,7 +13,10 @@
 #    the action was done; for NIC changes the latency to xenstore, see
 #    nic_measure, else "-"),
 #    the action's output in data/xt/out.  Nothing polls: xenstore-watch
-#    wakes the loop.
+#    wakes the loop.  Besides NIC changes and agent stops/restarts, dom0
+#    may have a rogue take the agent's place on the vchan (rogue TOOL
+#    MODE), the agent replaced by a hostile advertisement (advert-bad), and
+#    the real agent back (agent-back).
 
 XT=data/xt
 AGENT_CFG=/etc/xenvchan/agent.cfg
@@ -63,6 +66,59 @@ agent_stop() { # SIGNAL
 	wait "$AGENT_PID"
 	echo "agent pid $AGENT_PID stopped by SIG$1, exit status $?"
 	AGENT_PID=
+}
+
+# ---- a rogue in place of the agent (dom0's hostile-* steps): one of the
+# test tools tests/tools/{hostile,rogue}-agent listens on the real vchan
+# where the agent would, and the advertisement says so, as the agent
+# writes it (data/guest/probes/{protocol,versions,transport}, transport
+# vchan, written once the vchan is in place); or no agent and a hostile
+# advertisement; then the real agent again.
+ADVERT=data/guest/probes
+ROGUE_PID=
+ROGUE_OUT=/tmp/rogue.out
+rogue_stop() {
+	local l
+	[ -n "$ROGUE_PID" ] || return 0
+	kill -KILL "$ROGUE_PID"
+	wait "$ROGUE_PID"
+	echo "rogue pid $ROGUE_PID stopped; it said:"
+	while IFS= read -r l; do echo "  $l"; done <$ROGUE_OUT
+	ROGUE_PID=
+}
+# nothing listens and nothing is advertised, as when the agent stops (it
+# removes its advertisement; a killed rogue leaves its vchan nodes behind)
+guest_quiet() {
+	if [ -n "$AGENT_PID" ]; then agent_stop TERM || return 1; fi
+	rogue_stop
+	xenstore-rm $ADVERT 2>/dev/null
+	return 0
+}
+rogue_start() { # TOOL MODE
+	local i=0 l
+	guest_quiet || return 1
+	: >$ROGUE_OUT
+	"$1" -C vchan -d "$MYDOMID" -m "$2" </dev/null >$ROGUE_OUT 2>&1 &
+	ROGUE_PID=$!
+	while :; do
+		while IFS= read -r l; do
+			[ "$l" = listening ] && break 2
+		done <$ROGUE_OUT
+		kill -0 $ROGUE_PID 2>/dev/null || { cat $ROGUE_OUT; echo "$1 -m $2 exited"; ROGUE_PID=; return 1; }
+		i=$((i + 1))
+		[ $i -ge 200 ] && { echo "$1 -m $2 not listening after 10 s"; return 1; }
+		sleep 0.05
+	done
+	xenstore-write $ADVERT/protocol xenvchan-nrpe $ADVERT/versions 1 $ADVERT/transport vchan
+	echo "$1 -m $2 listens on the vchan (pid $ROGUE_PID), advertised"
+}
+# no agent; the advertisement's protocol is terminal control sequences,
+# control characters and a byte that is no UTF-8 (xenstore-write turns the
+# \xNN escapes into those bytes)
+advert_bad() {
+	guest_quiet
+	xenstore-write $ADVERT/protocol '\x1b]0;owned\x07\x1b[2J\x01\x7f\xff' $ADVERT/versions 1 \
+		$ADVERT/transport vchan && echo "hostile advertisement written"
 }
 
 # every catalogue command run directly, as the agent runs it (as nobody, no
@@ -142,6 +198,9 @@ xt_do() { # ACTION ARGS...
 	agent-restart) agent_stop TERM && agent_start ;;
 	agent-kill) agent_stop KILL && agent_start ;;
 	direct) direct_runs ;;
+	rogue) rogue_start "$@" ;;
+	advert-bad) advert_bad ;;
+	agent-back) guest_quiet && agent_start ;;
 	nic) nic_measure "$@" ;;
 	*) echo "unknown action '$what'"; return 2 ;;
 	esac
