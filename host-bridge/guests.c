@@ -223,8 +223,11 @@ static char *guests_read(struct xs_handle *xs, xs_transaction_t t, const char *p
 	return v;
 }
 
-/* Reads the three keys in one transaction (the agent writes and removes
- * them in one: never half an advertisement) and judges them into *out.
+/* Reads the three keys and judges them into *out.  The agent writes and
+ * removes them in one transaction; read one by one they may show half of
+ * an advertisement going away (protocol there, versions gone), so a half
+ * one is read again in a transaction before it is believed.  (Not every
+ * read in one: two more round trips each time a guest rewrites its keys.)
  * Returns 0, or -1 with errno when xenstore could not say (*out is then
  * untouched: a failed read is not an agent gone). */
 static int guests_read_advert(struct xs_handle *xs, int domid, enum chan_kind want,
@@ -233,14 +236,14 @@ static int guests_read_advert(struct xs_handle *xs, int domid, enum chan_kind wa
 	static const char *const keys[] = {"protocol", "versions", "transport"};
 	char path[GUESTS_PATH_MAX];
 
-	for (int attempt = 0; attempt < GUESTS_TX_ATTEMPTS; attempt++) {
+	for (int attempt = 0; attempt <= GUESTS_TX_ATTEMPTS; attempt++) {
 		struct guests_raw_advert raw = {0};
 		char *untrusted[3] = {NULL, NULL, NULL};
 		size_t lens[3] = {0, 0, 0};
-		xs_transaction_t t = xs_transaction_start(xs);
-		int saved = 0;
+		xs_transaction_t t = XBT_NULL;
+		int saved = 0, half;
 
-		if (t == XBT_NULL)
+		if (attempt > 0 && (t = xs_transaction_start(xs)) == XBT_NULL)
 			return -1;
 		for (int i = 0; i < 3; i++) {
 			snprintf(path, sizeof path,
@@ -253,11 +256,14 @@ static int guests_read_advert(struct xs_handle *xs, int domid, enum chan_kind wa
 			if (i == 0 && untrusted[0] == NULL)
 				break;
 		}
-		if (saved != 0)
-			xs_transaction_end(xs, t, true);
-		else if (!xs_transaction_end(xs, t, false))
-			saved = errno;
-		if (saved == 0) {
+		if (t != XBT_NULL) {
+			if (saved != 0)
+				xs_transaction_end(xs, t, true);
+			else if (!xs_transaction_end(xs, t, false))
+				saved = errno;
+		}
+		half = untrusted[0] != NULL && (untrusted[1] == NULL || untrusted[2] == NULL);
+		if (saved == 0 && (!half || t != XBT_NULL)) {
 			raw.protocol = untrusted[0];
 			raw.protocol_len = lens[0];
 			raw.versions = untrusted[1];
@@ -269,9 +275,9 @@ static int guests_read_advert(struct xs_handle *xs, int domid, enum chan_kind wa
 		}
 		for (int i = 0; i < 3; i++)
 			free(untrusted[i]);
-		if (saved == 0)
+		if (saved == 0 && (!half || t != XBT_NULL))
 			return 0;
-		if (saved != EAGAIN) {
+		if (saved != 0 && saved != EAGAIN) {
 			errno = saved;
 			return -1;
 		}
