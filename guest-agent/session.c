@@ -29,6 +29,9 @@
 /* stop taking requests while this much output is queued (back-pressure) */
 #define SESSION_TX_HIGH (1u << 20)
 #define SESSION_READ_CHUNK 65536
+/* PONGs that may wait in tx, queued since it was last empty; a PING beyond
+ * them is a session violation (PROTOCOL.md 5.4 rule 7) */
+#define SESSION_PONG_MAX 16
 #define SESSION_SOFTWARE AGENT_NAME " " XV_VERSION
 #define SESSION_VERSION_TEXT AGENT_NAME " v" XV_VERSION
 
@@ -54,15 +57,19 @@ struct session {
 	struct xvbuf rx, tx;
 	int open;	       /* a client is connected */
 	int mux;	       /* HELLO done */
+	int speaks_xv;	       /* it sent an extension packet: it reads XV ERROR */
 	int closing;	       /* being torn down: finished requests are just freed */
 	int draining;	       /* send what is queued, then end (after an ERROR) */
+	int gone;	       /* a write found the client gone: nothing more goes out */
 	uint32_t max_response; /* HELLO: the largest response buffer the client takes */
+	unsigned pongs;	       /* PONGs queued since tx was last empty */
 	unsigned tagged;
 	struct request_list plain, xv;
 };
 
 static void session_end(struct session *s, const char *why);
 static void session_after(struct session *s);
+static void session_flush(struct session *s);
 
 static void session_encode(struct session *s, const struct xvp_msg *m)
 {
@@ -308,11 +315,14 @@ static struct request *session_find(struct session *s, uint32_t id)
 }
 
 /* Ends the session after the queued output, with an ERROR packet first
- * when the client speaks the extension. */
+ * when the client speaks the extension: after its HELLO, and also before
+ * it when the packet at fault is an extension one (PROTOCOL.md 5.4 rule
+ * 1).  A client that has sent only plain NRPE gets no packet it cannot
+ * read. */
 static void session_fail(struct session *s, uint32_t id, const char *why)
 {
 	log_warnx("client: %s: closing the connection", why);
-	if (s->mux) {
+	if (s->mux || s->speaks_xv) {
 		struct xvp_msg m = {.version = XVP_XV, .type = XVP_XV_ERROR, .id = id};
 		m.text = why;
 		m.text_len = strlen(why);
@@ -333,7 +343,6 @@ static void session_hello(struct session *s, const struct xvp_msg *m)
 	}
 	v = xvp_negotiate(m->proto_min, m->proto_max, XVP_PROTO_MIN, XVP_PROTO_MAX);
 	if (v < 0) {
-		s->mux = 1; /* so that the ERROR goes out in the extension's framing */
 		session_fail(s, 0, "no common protocol version");
 		return;
 	}
@@ -367,6 +376,7 @@ static void session_message(struct session *s, const struct xvp_msg *m)
 		request_dispatch(rq, m->text, m->text_len);
 		return;
 	}
+	s->speaks_xv = 1;
 	switch (m->type) {
 	case XVP_XV_HELLO:
 		session_hello(s, m);
@@ -406,7 +416,25 @@ static void session_message(struct session *s, const struct xvp_msg *m)
 			session_fail(s, 0, "PING before HELLO");
 			return;
 		}
+		/* the PONGs queued by this parse loop may only be waiting
+		 * for it to end: they are offered to the channel before the
+		 * client is judged */
+		if (s->pongs >= SESSION_PONG_MAX) {
+			session_flush(s);
+			if (s->gone)
+				return; /* nothing more to tell it */
+		}
+		if (s->pongs >= SESSION_PONG_MAX) {
+			char why[128];
+			snprintf(why, sizeof why,
+				 "the client sends PINGs but does not read the PONGs (%zu bytes "
+				 "waiting)",
+				 xvbuf_len(&s->tx));
+			session_fail(s, 0, why);
+			return;
+		}
 		session_encode(s, &pong);
+		s->pongs++;
 		return;
 	}
 	case XVP_XV_ERROR:
@@ -424,7 +452,7 @@ static void session_message(struct session *s, const struct xvp_msg *m)
  * up).  Returns -1 when the session must end now. */
 static int session_parse(struct session *s)
 {
-	while (!s->draining && xvbuf_len(&s->tx) < SESSION_TX_HIGH) {
+	while (!s->draining && !s->gone && xvbuf_len(&s->tx) < SESSION_TX_HIGH) {
 		const uint8_t *p = xvbuf_ptr(&s->rx);
 		size_t len = xvbuf_len(&s->rx), need = 0;
 		struct xvp_msg m;
@@ -457,10 +485,19 @@ static void session_flush(struct session *s)
 		if (w <= 0) {
 			if (w < 0 && w != XV_ECLOSED)
 				log_warnx("client: write failed: %s", xv_strerror((int)w));
+			/* no read may come to tell (reads stop while draining
+			 * or while output piles up): end here, from
+			 * session_after */
+			if (w == XV_ECLOSED) {
+				s->gone = 1;
+				xvbuf_reset(&s->tx);
+			}
 			break;
 		}
 		xvbuf_consume(&s->tx, (size_t)w);
 	}
+	if (xvbuf_len(&s->tx) == 0)
+		s->pongs = 0;
 }
 
 static void session_rx_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -490,7 +527,7 @@ static void session_io(struct ev_loop *loop, ev_io *w, int revents)
 		size_t room = xvbuf_avail(&s->rx);
 		ssize_t n;
 
-		if (room == 0 || s->draining || xvbuf_len(&s->tx) >= SESSION_TX_HIGH)
+		if (room == 0 || s->draining || s->gone || xvbuf_len(&s->tx) >= SESSION_TX_HIGH)
 			break;
 		if (room > SESSION_READ_CHUNK)
 			room = SESSION_READ_CHUNK;
@@ -536,6 +573,10 @@ static void session_after(struct session *s)
 	do {
 		before = xvbuf_len(&s->rx);
 		session_flush(s);
+		if (s->gone) {
+			session_end(s, NULL);
+			return;
+		}
 		if (s->draining) {
 			if (xvbuf_len(&s->tx) == 0)
 				session_end(s, "protocol error");

@@ -63,6 +63,7 @@ void agentconn_close(struct agentconn *ac)
 	chan_close(ac->ch);
 	ac->ch = NULL;
 	ac->ready = 0;
+	ac->pongs = 0;
 	ac->pending_end = 0;
 	ac->resume = 0;
 	xvbuf_reset(&ac->rx);
@@ -124,6 +125,7 @@ static void agentconn_flush(struct agentconn *ac)
 	 * an agent reading one byte a second is as stuck as one that does not
 	 * read at all */
 	if (xvbuf_len(&ac->tx) == 0) {
+		ac->pongs = 0;
 		ev_timer_stop(ac->loop, &ac->txstall_w);
 		agentconn_release(&ac->tx, AGENTCONN_TX_MAX);
 	} else if (!ev_is_active(&ac->txstall_w)) {
@@ -299,7 +301,24 @@ static int agentconn_message(struct agentconn *ac, const struct xvp_msg *m, int 
 		return agentconn_answer(ac, m, freed);
 	case XVP_XV_PING: {
 		struct xvp_msg pong = {.version = XVP_XV, .type = XVP_XV_PONG, .id = m->id};
-		agentconn_send(ac, &pong);
+
+		/* PONGs pile up while a read loop runs: the agent may well be
+		 * reading, so what waits is offered to the channel before the
+		 * agent is judged.  Only PONGs count: queries waiting in tx are
+		 * ours, and the stall timer covers them. */
+		if (ac->pongs >= AGENTCONN_PONG_MAX)
+			agentconn_flush(ac);
+		if (ac->pending_end != 0)
+			return 0; /* going down already (kick_w tells why) */
+		if (ac->pongs >= AGENTCONN_PONG_MAX) {
+			agentconn_fail(ac, AGENTCONN_PROTOCOL,
+				       "the agent sends PINGs but does not read the PONGs (%zu "
+				       "bytes waiting)",
+				       xvbuf_len(&ac->tx));
+			return -1;
+		}
+		if (agentconn_send(ac, &pong) == 0)
+			ac->pongs++;
 		return 0;
 	}
 	case XVP_XV_PONG:
@@ -524,6 +543,7 @@ int agentconn_open(struct agentconn *ac, const struct chan_spec *spec)
 	if (ac->ch == NULL)
 		return err ? err : XV_ENOPEER;
 	ac->ready = 0;
+	ac->pongs = 0;
 	ac->pending_end = 0;
 	ac->resume = 0;
 	xvbuf_reset(&ac->rx);

@@ -7,6 +7,14 @@
  * (space, tab) around an entry are ignored.  Host names are refused: a name
  * could change under a security rule.  Host bits beyond the prefix are
  * ignored, as in a route.
+ *
+ * IPv4 clients are matched as IPv4, also when a dual-stack socket sees them
+ * as IPv4-mapped IPv6 (::ffff:a.b.c.d).  So an entry written in that range
+ * is stored as the IPv4 entry it means: ::ffff:192.0.2.1 as 192.0.2.1/32,
+ * ::ffff:192.0.2.0/120 as 192.0.2.0/24 (prefix minus 96).  Such an entry
+ * with a prefix below 96 is refused: it would reach beyond IPv4 into IPv6
+ * space, and which of the two was meant cannot be told.  Any other IPv6
+ * range, ::/0 included, matches IPv6 clients only, never IPv4 ones.
  */
 #ifndef XV_ALLOWED_H
 #define XV_ALLOWED_H
@@ -18,7 +26,7 @@
 #define LISTENER_ACL_ENTRY_MAX 64 /* characters of one entry */
 
 struct listener_acl {
-	int family;	  /* AF_INET or AF_INET6 */
+	int family;	  /* AF_INET or AF_INET6 (never in ::ffff:0:0/96) */
 	uint8_t addr[16]; /* the first 4 bytes for AF_INET; bits beyond the prefix are 0 */
 	unsigned bits;	  /* prefix length: 0..32 or 0..128 */
 };

@@ -190,6 +190,14 @@ static void listener_sanitize(const char *untrusted, size_t len, char *out, size
 
 /* ---- allowed_hosts -------------------------------------------------------- */
 
+/* addr (16 bytes) is in ::ffff:0:0/96 */
+static int listener_acl_v4mapped(const uint8_t *addr)
+{
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	return memcmp(addr, prefix, sizeof prefix) == 0;
+}
+
 static int listener_acl_parse_one(const char *s, struct listener_acl *a, char *err, size_t errlen)
 {
 	char addr[LISTENER_ACL_ENTRY_MAX + 1];
@@ -240,6 +248,22 @@ static int listener_acl_parse_one(const char *s, struct listener_acl *a, char *e
 				 maxbits);
 			return -1;
 		}
+	}
+	/* clients in ::ffff:0:0/96 are matched as IPv4 (listener_client_name):
+	 * an entry written in that range becomes the IPv4 entry it means */
+	if (a->family == AF_INET6 && listener_acl_v4mapped(a->addr)) {
+		if (bits < 96) {
+			snprintf(err, errlen,
+				 "allowed_hosts: '%s': an IPv4-mapped address takes a prefix of "
+				 "96 or more (IPv4 clients are matched as IPv4: write the IPv4 "
+				 "range)",
+				 s);
+			return -1;
+		}
+		memmove(a->addr, a->addr + 12, 4);
+		memset(a->addr + 4, 0, 12);
+		a->family = AF_INET;
+		bits -= 96;
 	}
 	a->bits = bits;
 	/* host bits beyond the prefix are ignored, as in a route */

@@ -26,6 +26,9 @@
 #define LOCAL_GROUPS_MAX 256 /* supplementary groups of a peer looked at */
 #define LOCAL_READ_CHUNK 65536
 #define LOCAL_LISTEN_BACKLOG 128
+/* PONGs that may wait in tx, queued since it was last empty; a PING beyond
+ * them is a session violation (PROTOCOL.md 5.4 rule 7) */
+#define LOCAL_PONG_MAX 16
 
 struct lclient;
 
@@ -55,6 +58,8 @@ struct lclient {
 	pid_t pid;
 	char refused[200]; /* "" if allowed; else the answer it gets */
 	int mux;	   /* HELLO done */
+	int speaks_xv;	   /* it sent an extension packet: it reads XV ERROR */
+	unsigned pongs;	   /* PONGs queued since tx was last empty */
 	int draining;	   /* send what is queued, then close */
 	int dead;	   /* close at the next turn of the loop */
 	unsigned nplain, ntagged;
@@ -81,6 +86,7 @@ struct local {
 
 static void lclient_after(struct lclient *c);
 static void lclient_close(struct lclient *c, const char *why);
+static void lclient_flush(struct lclient *c);
 
 /* ------------------------------------------------------------ peers */
 
@@ -289,10 +295,14 @@ static void lreq_submit(struct lreq *r, const char *untrusted, size_t len)
 
 /* ------------------------------------------------------------ requests */
 
+/* Closes once the queued output is out, with an ERROR id 0 first to a
+ * client that speaks the extension: after its HELLO, and also before it
+ * when the packet at fault is an extension one (PROTOCOL.md 5.4 rule 1).
+ * A plain NRPE client gets no packet it cannot read. */
 static void lclient_fail(struct lclient *c, const char *why)
 {
 	log_warnx("local client pid %d: %s: closing", (int)c->pid, why);
-	if (c->mux) {
+	if (c->mux || c->speaks_xv) {
 		struct xvp_msg m = {.version = XVP_XV, .type = XVP_XV_ERROR, .id = 0};
 		m.text = why;
 		m.text_len = strlen(why);
@@ -337,11 +347,11 @@ static void lclient_hello(struct lclient *c, const struct xvp_msg *m)
 		return;
 	}
 	v = xvp_negotiate(m->proto_min, m->proto_max, XVP_PROTO_MIN, XVP_PROTO_MAX);
-	c->mux = 1; /* from here on errors go out in the extension's framing */
 	if (v < 0) {
 		lclient_fail(c, "no common protocol version");
 		return;
 	}
+	c->mux = 1;
 	ack.proto = (uint16_t)v;
 	ack.max_inflight = LOCAL_XV_MAX_INFLIGHT;
 	ack.max_request = XVP_MAX_BUFFER;
@@ -375,6 +385,7 @@ static void lclient_message(struct lclient *c, const struct xvp_msg *m)
 		lreq_submit(r, m->text, m->text_len);
 		return;
 	}
+	c->speaks_xv = 1;
 	switch (m->type) {
 	case XVP_XV_HELLO:
 		lclient_hello(c, m);
@@ -421,7 +432,25 @@ static void lclient_message(struct lclient *c, const struct xvp_msg *m)
 			lclient_fail(c, "PING before HELLO");
 			return;
 		}
+		/* the PONGs queued by this parse loop may only be waiting
+		 * for it to end: they are offered to the socket before the
+		 * client is judged */
+		if (c->pongs >= LOCAL_PONG_MAX) {
+			lclient_flush(c);
+			if (c->dead)
+				return; /* gone: nothing more to tell it */
+		}
+		if (c->pongs >= LOCAL_PONG_MAX) {
+			char why[128];
+			snprintf(why, sizeof why,
+				 "the client sends PINGs but does not read the PONGs (%zu bytes "
+				 "waiting)",
+				 xvbuf_len(&c->tx));
+			lclient_fail(c, why);
+			return;
+		}
 		lclient_encode(c, &pong);
+		c->pongs++;
 		return;
 	}
 	case XVP_XV_ERROR:
@@ -482,6 +511,8 @@ static void lclient_flush(struct lclient *c)
 		}
 		xvbuf_consume(&c->tx, (size_t)w);
 	}
+	if (xvbuf_len(&c->tx) == 0)
+		c->pongs = 0;
 }
 
 static void lclient_kick(struct lclient *c)

@@ -233,11 +233,13 @@ EOF
 	bridge_start
 	cx -H web01 -c ok
 	guest_agent_stop 5
-	(sleep 0.4; guest_agent_start 5) &
+	# started in a subshell: its pid comes back through a file, for teardown
+	(sleep 0.4; guest_agent_start 5 && echo "${AGENT_PIDS[5]}" >"$BT/agent5.pid") &
 	local starter=$!
 	sleep 0.1
 	run cx -H web01 -c ok
 	wait "$starter"
+	AGENT_PIDS[5]=$(cat "$BT/agent5.pid")
 	# the advertisement is gone while the agent is down: refused at once,
 	# or served once it is back, but never a time-out
 	if [ "$status" -ne 0 ]; then
@@ -459,6 +461,99 @@ assert 0.7 < time.time() - t < 3, time.time() - t
 PY
 	run cx -H web01 -c ok
 	assert_success
+}
+
+# A raw client of the local socket: sends MODE's packets (PROTOCOL.md 5.1),
+# prints every frame that comes back as "TYPE ID TEXT" (PONGs counted, as
+# "pongs N"), then "closed".
+raw_client() {
+	cat >"$BT/raw.py" <<'PY'
+import socket, struct, sys, time, zlib
+def frame(t, payload, v=0x5856):
+    h = struct.pack('>hhIhhi', v, t, 0, 0, 0, len(payload))
+    return struct.pack('>hhIhhi', v, t, zlib.crc32(h + payload) & 0xffffffff, 0, 0, len(payload)) + payload
+hello = frame(1, struct.pack('>HHII', 1, 1, 16, 65536) + b'raw\0')
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+mode = sys.argv[2]
+if mode == 'flood':
+    # HELLO, then PINGs without reading until the bridge stops taking them
+    s.sendall(hello)
+    s.setblocking(False)
+    pings = b''.join(frame(6, struct.pack('>I', i)) for i in range(1, 65))
+    stuck = time.monotonic()
+    while time.monotonic() - stuck < 1:
+        try:
+            if s.send(pings) > 0:
+                stuck = time.monotonic()
+        except BlockingIOError:
+            time.sleep(0.01)
+    s.setblocking(True)
+else:
+    s.sendall({'query': frame(3, struct.pack('>I', 1) + b'web01/ok\0'),
+               'cancel': frame(5, struct.pack('>I', 1)),
+               'ping': frame(6, struct.pack('>I', 42)),
+               'pong': frame(7, struct.pack('>I', 42)),
+               'hello9': frame(1, struct.pack('>HHII', 9, 9, 16, 65536) + b'raw\0')}[mode])
+s.settimeout(10)
+buf = b''
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+except ConnectionResetError:
+    pass
+pongs = 0
+while len(buf) >= 16:
+    v, t, crc, rc, al, n = struct.unpack('>hhIhhi', buf[:16])
+    body, buf = buf[16:16 + n], buf[16 + n:]
+    if t == 7:
+        pongs += 1
+        continue
+    if pongs:
+        print('pongs', pongs)
+        pongs = 0
+    if t == 2:
+        print(t, 'HELLO_ACK')
+    else:
+        print(t, struct.unpack('>I', body[:4])[0], body[4:].rstrip(b'\0').decode(errors='replace'))
+print('closed')
+PY
+	python3 "$BT/raw.py" "$BT/bridge.sock" "$@"
+}
+
+@test "bridge: an extension packet before HELLO on the local socket gets ERROR id 0 with the reason, then the close" {
+	# PROTOCOL.md 5.4 rule 1; the bridge stays up and serves the next client
+	guest_add 5 web01
+	guest_agent 5 <<<"command[ok]=$PLUGINS/check_dummy 0 fine"
+	bridge_start
+	local pk
+	for pk in "query:tagged QUERY before HELLO" "cancel:CANCEL before HELLO" \
+		"ping:PING before HELLO" "pong:packet a client never sends" \
+		"hello9:no common protocol version"; do
+		run raw_client "${pk%%:*}"
+		echo "$output"
+		assert_line --index 0 "8 0 ${pk#*:}"
+		assert_line --index 1 closed
+		grep -q "local client pid [0-9]*: ${pk#*:}: closing" "$BT/bridge.log"
+	done
+	run cx -H web01 -c ok
+	assert_success
+	assert_output "OK: fine"
+}
+
+@test "bridge: a local client flooding PINGs without reading the PONGs gets ERROR id 0, then the close" {
+	# PROTOCOL.md 5.4 rule 7: a PING while 16 PONGs wait unwritten
+	bridge_start
+	run raw_client flood
+	echo "$output"
+	assert_line --index 0 "2 HELLO_ACK"
+	assert_line --index 1 --regexp '^pongs [0-9]+$'
+	assert_line --index 2 --regexp '^8 0 the client sends PINGs but does not read the PONGs \([0-9]+ bytes waiting\)$'
+	assert_line --index 3 closed
+	kill -0 "$BRIDGE_PID"
 }
 
 @test "bridge: configuration errors name FILE:LINE and exit 2; -n checks" {

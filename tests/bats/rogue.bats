@@ -36,7 +36,7 @@ start_all() {
 		[silent]="no HELLO_ACK within 5 seconds"
 		[badid]="XV RESPONSE for request id [0-9]+, which is not outstanding"
 		[pong]="PONG without a PING"
-		[flood]="the agent (does not read its channel|did not read its channel for 5 seconds .*)"
+		[flood]="the agent sends PINGs but does not read the PONGs \([0-9]+ bytes waiting\)"
 	)
 	local m pids=() t0=$(now_ms)
 	for m in $MODES; do

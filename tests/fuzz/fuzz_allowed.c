@@ -9,7 +9,9 @@
  * Checked: a list is accepted only if it is made of the characters of
  * numeric addresses, prefixes, commas and blanks; an accepted list has 1 to
  * LISTENER_ACL_MAX entries, each with a known family, a prefix length in
- * range and no bit set beyond the prefix; it prints back (inet_ntop/prefix)
+ * range and no bit set beyond the prefix, and no IPv6 entry in the
+ * IPv4-mapped range ::ffff:0:0/96 (those are stored as IPv4: clients there
+ * are matched as IPv4); it prints back (inet_ntop/prefix)
  * to a list that parses to the same entries; every entry's own address is
  * allowed; the verdict for each client is the one of a bit-by-bit
  * reference match; a refused list leaves no allocation and a reason
@@ -60,10 +62,12 @@ static int ref_allows(const struct listener_acl *acl, size_t nacl, int family, c
 
 static void check_entry(const struct listener_acl *e)
 {
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	unsigned max = e->family == AF_INET ? 32 : 128;
 
 	CHECK(e->family == AF_INET || e->family == AF_INET6);
 	CHECK(e->bits <= max);
+	CHECK(e->family == AF_INET || memcmp(e->addr, mapped, 12) != 0);
 	for (unsigned b = e->bits; b < 128; b++)
 		CHECK(bit(e->addr, b) == 0);
 }

@@ -295,7 +295,9 @@ static void model_got(struct model *m, const struct xvp_msg *r)
 		m->ids[i] = m->ids[--m->nids];
 		return;
 	case XVP_XV_ERROR:
-		CHECK(m->hello);
+		/* before the hello exchange only ERROR id 0, for an extension
+		 * packet other than HELLO (rule 1) */
+		CHECK(m->hello || (r->id == 0 && m->broken));
 		if (r->id == 0) {
 			m->broken = 1;
 			return;
