@@ -149,7 +149,7 @@ asan:
 # own objects; each runs FUZZ_SECONDS on a scratch copy of its committed
 # corpus (tests/fuzz/corpus/<target>/).
 FUZZ_CC ?= clang
-FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Iproto -Icommon $(PKG_CFLAGS) \
+FUZZ_FLAGS = -std=gnu11 -g -O1 -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -Iproto -Icommon $(PKG_CFLAGS) \
 	-DXV_VERSION='"$(VERSION)"' -DXV_FUZZING
 # Each component is an archive, so a target links only the objects it uses
 # (not, say, the agent's session code, which needs the agent's main).
