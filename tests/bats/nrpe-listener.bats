@@ -338,6 +338,24 @@ EOF
 	assert_output --partial "allowed_hosts: empty entry"
 }
 
+@test "nrpe: IPv4-mapped allowed_hosts entries admit those IPv4 clients of an IPv6 socket" {
+	# bound to ::ffff:127.0.0.1, the listener sees its IPv4 clients as
+	# ::ffff:127.0.0.x; entries may be written either way
+	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::ffff:127.0.0.1", 0))' 2>/dev/null ||
+		skip "no IPv4-mapped IPv6 sockets here"
+	nrpe_agent
+	NRPE_ADDRESS=::ffff:127.0.0.1
+	nrpe_start nrpe_tls=0 "nrpe_allowed_hosts=::ffff:127.0.0.2, ::ffff:127.0.0.8/126"
+	run "$CHECK_NRPE" -H 127.0.0.1 -p "$PORT" -n -b 127.0.0.2 -c web01/ok
+	assert_success
+	assert_output "OK: all good"
+	run "$CHECK_NRPE" -H 127.0.0.1 -p "$PORT" -n -b 127.0.0.10 -c web01/ok
+	assert_success
+	run "$CHECK_NRPE" -H 127.0.0.1 -p "$PORT" -n -b 127.0.0.12 -c web01/ok
+	assert_equal "$status" 3
+	assert_output "XENVCHAN: host 127.0.0.12 is not allowed"
+}
+
 @test "nrpe: IPv6 loopback, with allowed_hosts in IPv6" {
 	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
 		skip "no IPv6 loopback here"
