@@ -17,7 +17,10 @@
 
 #define XSCONN_OF(w, member) ((struct xsconn *)((char *)(w)-offsetof(struct xsconn, member)))
 
-int xsconn_errno_suspect(int err)
+/* 1 if err is an errno a dead libxenstore handle may report (EBADF,
+ * EPIPE, ECONNRESET, ENOTCONN, EIO, and EINVAL: a reply lost with its
+ * reader thread); whether it is dead takes a request to know. */
+static int xsconn_errno_suspect(int err)
 {
 	switch (err) {
 	case EBADF:

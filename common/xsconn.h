@@ -85,9 +85,4 @@ void xsconn_failed(struct xsconn *c, int err);
 /* While lost: try to reopen now and restart the back-off (SIGHUP). */
 void xsconn_retry_now(struct xsconn *c);
 
-/* 1 if err is an errno a dead libxenstore handle may report (EBADF,
- * EPIPE, ECONNRESET, ENOTCONN, EIO, and EINVAL: a reply lost with its
- * reader thread); whether it is dead takes a request to know. */
-int xsconn_errno_suspect(int err);
-
 #endif

@@ -29,9 +29,6 @@
 /* stop taking requests while this much output is queued (back-pressure) */
 #define SESSION_TX_HIGH (1u << 20)
 #define SESSION_READ_CHUNK 65536
-/* PONGs that may wait in tx, queued since it was last empty; a PING beyond
- * them is a session violation (PROTOCOL.md 5.4 rule 7) */
-#define SESSION_PONG_MAX 16
 #define SESSION_SOFTWARE AGENT_NAME " " XV_VERSION
 #define SESSION_VERSION_TEXT AGENT_NAME " v" XV_VERSION
 
@@ -419,12 +416,12 @@ static void session_message(struct session *s, const struct xvp_msg *m)
 		/* the PONGs queued by this parse loop may only be waiting
 		 * for it to end: they are offered to the channel before the
 		 * client is judged */
-		if (s->pongs >= SESSION_PONG_MAX) {
+		if (s->pongs >= XVP_XV_PONG_MAX) {
 			session_flush(s);
 			if (s->gone)
 				return; /* nothing more to tell it */
 		}
-		if (s->pongs >= SESSION_PONG_MAX) {
+		if (s->pongs >= XVP_XV_PONG_MAX) {
 			char why[128];
 			snprintf(why, sizeof why,
 				 "the client sends PINGs but does not read the PONGs (%zu bytes "

@@ -306,11 +306,11 @@ static int agentconn_message(struct agentconn *ac, const struct xvp_msg *m, int 
 		 * reading, so what waits is offered to the channel before the
 		 * agent is judged.  Only PONGs count: queries waiting in tx are
 		 * ours, and the stall timer covers them. */
-		if (ac->pongs >= AGENTCONN_PONG_MAX)
+		if (ac->pongs >= XVP_XV_PONG_MAX)
 			agentconn_flush(ac);
 		if (ac->pending_end != 0)
 			return 0; /* going down already (kick_w tells why) */
-		if (ac->pongs >= AGENTCONN_PONG_MAX) {
+		if (ac->pongs >= XVP_XV_PONG_MAX) {
 			agentconn_fail(ac, AGENTCONN_PROTOCOL,
 				       "the agent sends PINGs but does not read the PONGs (%zu "
 				       "bytes waiting)",

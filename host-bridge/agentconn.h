@@ -13,7 +13,7 @@
  *   - a frame begun and not finished within AGENTCONN_FRAME_TIMEOUT (a
  *     trickle), or our own bytes not taken within the same time
  *   - a cancelled request not answered within AGENTCONN_CANCEL_GRACE
- *   - a PING while AGENTCONN_PONG_MAX PONGs wait unwritten (PROTOCOL.md 5.4
+ *   - a PING while XVP_XV_PONG_MAX PONGs wait unwritten (PROTOCOL.md 5.4
  *     rule 7): an agent that pings without reading its channel
  * The owner hears about it once, through ops->down, with a reason.
  *
@@ -52,9 +52,6 @@
 /* our bytes not yet taken by the agent (queries, cancels, pongs); an agent
  * that lets more pile up does not read its channel and is dropped */
 #define AGENTCONN_TX_MAX ((size_t)8 << 20)
-/* PONGs that may wait in tx, queued since it was last empty; a PING beyond
- * them is a session violation (PROTOCOL.md 5.4 rule 7) */
-#define AGENTCONN_PONG_MAX 16
 #define AGENTCONN_SOFTWARE "xenvchan-bridge " XV_VERSION
 
 enum agentconn_end {

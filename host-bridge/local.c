@@ -26,9 +26,6 @@
 #define LOCAL_GROUPS_MAX 256 /* supplementary groups of a peer looked at */
 #define LOCAL_READ_CHUNK 65536
 #define LOCAL_LISTEN_BACKLOG 128
-/* PONGs that may wait in tx, queued since it was last empty; a PING beyond
- * them is a session violation (PROTOCOL.md 5.4 rule 7) */
-#define LOCAL_PONG_MAX 16
 
 struct lclient;
 
@@ -435,12 +432,12 @@ static void lclient_message(struct lclient *c, const struct xvp_msg *m)
 		/* the PONGs queued by this parse loop may only be waiting
 		 * for it to end: they are offered to the socket before the
 		 * client is judged */
-		if (c->pongs >= LOCAL_PONG_MAX) {
+		if (c->pongs >= XVP_XV_PONG_MAX) {
 			lclient_flush(c);
 			if (c->dead)
 				return; /* gone: nothing more to tell it */
 		}
-		if (c->pongs >= LOCAL_PONG_MAX) {
+		if (c->pongs >= XVP_XV_PONG_MAX) {
 			char why[128];
 			snprintf(why, sizeof why,
 				 "the client sends PINGs but does not read the PONGs (%zu bytes "

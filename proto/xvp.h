@@ -72,6 +72,9 @@
 #define XVP_XV_MAX_SOFTWARE 255 /* longest software id in HELLO/HELLO_ACK */
 /* lowest max_request / max_response: an id and an empty text */
 #define XVP_XV_MIN_BUFFER_LIMIT (XVP_XV_ID_SIZE + 1)
+/* PONGs a receiver lets wait unsent (queued since its output was last all
+ * sent); a PING beyond them is a session violation (PROTOCOL.md 5.4 rule 7) */
+#define XVP_XV_PONG_MAX 16
 
 /* result codes (Nagios plugin states) allowed in an extension RESPONSE */
 #define XVP_RESULT_OK 0

@@ -3,7 +3,7 @@
  * "agent" driven by hand on the server end of a socket:DIR channel: the
  * PING/PONG rule (PROTOCOL.md 5.4 rule 7).  An agent that floods PINGs and
  * never reads the PONGs is dropped with its reason as soon as
- * AGENTCONN_PONG_MAX of them wait; one that reads is answered however fast
+ * XVP_XV_PONG_MAX of them wait; one that reads is answered however fast
  * it pings; queries waiting for the agent do not count.
  * Each test works in its own temporary directory and removes it.
  */
@@ -195,7 +195,7 @@ static int teardown(void **state)
 }
 
 /* The agent floods PINGs and reads nothing: dropped once the channel is
- * full and AGENTCONN_PONG_MAX PONGs wait, with the reason; not after
+ * full and XVP_XV_PONG_MAX PONGs wait, with the reason; not after
  * megabytes of PONGs have piled up (AGENTCONN_TX_MAX). */
 static void test_ping_flood_unread(void **state)
 {
@@ -223,7 +223,7 @@ static void test_ping_flood_unread(void **state)
 	assert_string_equal(tail, "waiting)");
 	/* at most the PONGs counted (the first may be partly written):
 	 * nothing else was asked */
-	assert_true(waiting > 0 && waiting <= AGENTCONN_PONG_MAX * TEST_PING_SIZE);
+	assert_true(waiting > 0 && waiting <= XVP_XV_PONG_MAX * TEST_PING_SIZE);
 	assert_false(agentconn_is_open(&f->ac));
 }
 
@@ -258,7 +258,7 @@ static void test_ping_burst_read(void **state)
 }
 
 /* Queries waiting for an agent that does not read (yet) are not PONGs: the
- * agent may still ping AGENTCONN_PONG_MAX times; one PING more, with those
+ * agent may still ping XVP_XV_PONG_MAX times; one PING more, with those
  * PONGs unread, breaks the rule. */
 static void test_queries_do_not_count(void **state)
 {
@@ -272,14 +272,14 @@ static void test_queries_do_not_count(void **state)
 	for (int i = 0; i < TEST_INFLIGHT; i++)
 		assert_int_equal(agentconn_query(&f->ac, text, sizeof text, f, &id, NULL), 0);
 	spin(f);
-	assert_true(xvbuf_len(&f->ac.tx) > AGENTCONN_PONG_MAX * TEST_PING_SIZE);
+	assert_true(xvbuf_len(&f->ac.tx) > XVP_XV_PONG_MAX * TEST_PING_SIZE);
 	assert_int_equal(xvbuf_init(&out, XVP_MAX_FRAME), 0);
-	for (uint32_t i = 1; i <= AGENTCONN_PONG_MAX; i++)
+	for (uint32_t i = 1; i <= XVP_XV_PONG_MAX; i++)
 		put_ping(&out, i);
 	while (xvbuf_len(&out) > 0)
 		agent_write(f, &out);
 	assert_int_equal(f->downs, 0);
-	assert_int_equal(f->ac.pongs, AGENTCONN_PONG_MAX);
+	assert_int_equal(f->ac.pongs, XVP_XV_PONG_MAX);
 	put_ping(&out, 99);
 	agent_write(f, &out);
 	xvbuf_free(&out);
@@ -300,7 +300,7 @@ static void test_pongs_count_from_empty(void **state)
 
 	assert_int_equal(xvbuf_init(&out, XVP_MAX_FRAME), 0);
 	for (int round = 0; round < 10; round++) {
-		for (uint32_t i = 1; i <= AGENTCONN_PONG_MAX; i++)
+		for (uint32_t i = 1; i <= XVP_XV_PONG_MAX; i++)
 			put_ping(&out, i);
 		while (xvbuf_len(&out) > 0)
 			agent_write(f, &out);
@@ -310,7 +310,7 @@ static void test_pongs_count_from_empty(void **state)
 	while (agent_next(f, &m))
 		got++;
 	xvbuf_free(&out);
-	assert_int_equal(got, 10 * AGENTCONN_PONG_MAX);
+	assert_int_equal(got, 10 * XVP_XV_PONG_MAX);
 	assert_int_equal(f->downs, 0);
 }
 
