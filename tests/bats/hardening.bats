@@ -168,29 +168,6 @@ EOF
 
 # ---- TLS on the NRPE listener -------------------------------------------------------
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# tls_start KEY=VALUE...: the bridge with its TLS listener on 127.0.0.1:$PORT
-tls_start() {
-	local try
-	[ -s "$BT/bridge.log" ] && mv "$BT/bridge.log" "$BT/bridge.log.$(date +%s%N)"
-	for try in 1 2 3; do
-		PORT=$(free_port)
-		{
-			echo "nrpe_listen=1"
-			echo "nrpe_port=$PORT"
-			printf '%s\n' "$@"
-		} | bridge_config
-		bridge_start 2>"$BT/start.err" && return 0
-		grep -q "Address already in use" "$BT/bridge.log" || break
-		: >"$BT/bridge.log"
-	done
-	cat "$BT/start.err" >&2
-	return 1
-}
-
 # s_client ARGS...: a TLS handshake; prints "Protocol CIPHER" or "failed"
 s_client() {
 	local out
@@ -205,7 +182,7 @@ s_client() {
 @test "hardening: TLS with a certificate refuses anonymous, unencrypted and pre-1.2 suites" {
 	"$MAKE_CERTS" "$BT/tls" >/dev/null
 	guest_agent 5 <<<"command[ok]=$PLUGINS/check_dummy 0 fine"
-	tls_start nrpe_cert_file="$BT/tls/server.pem" nrpe_key_file="$BT/tls/server.key"
+	nrpe_start nrpe_cert_file="$BT/tls/server.pem" nrpe_key_file="$BT/tls/server.key"
 	run s_client -tls1_2 -cipher 'aNULL:@SECLEVEL=0'
 	echo "anonymous (aNULL): $output"
 	assert_output failed
@@ -237,7 +214,7 @@ s_client() {
 @test "hardening: anonymous suites only with nrpe_allow_anonymous_tls=1, and then only in TLS 1.2" {
 	"$MAKE_CERTS" "$BT/tls" >/dev/null
 	guest_agent 5 <<<"command[ok]=$PLUGINS/check_dummy 0 fine"
-	tls_start nrpe_cert_file="$BT/tls/server.pem" nrpe_key_file="$BT/tls/server.key" \
+	nrpe_start nrpe_cert_file="$BT/tls/server.pem" nrpe_key_file="$BT/tls/server.key" \
 		nrpe_allow_anonymous_tls=1
 	run s_client -tls1_2 -cipher 'aNULL:@SECLEVEL=0'
 	echo "anonymous (aNULL): $output"
@@ -249,7 +226,7 @@ s_client() {
 	assert_output --regexp '^TLSv1.3 TLS_'
 	bridge_stop
 	# anonymous only (no certificate): nothing but TLS 1.2 ADH
-	tls_start nrpe_allow_anonymous_tls=1
+	nrpe_start nrpe_allow_anonymous_tls=1
 	run s_client -tls1_2 -cipher 'aNULL:@SECLEVEL=0'
 	assert_output --regexp '^TLSv1.2 ADH-'
 	run s_client -tls1_3

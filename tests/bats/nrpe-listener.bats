@@ -28,35 +28,6 @@ teardown() {
 	return "$rc"
 }
 
-# A port nobody listens on now (the kernel's choice).
-nrpe_free_port() {
-	python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "${NRPE_ADDRESS:-127.0.0.1}"
-}
-
-# nrpe_start [KEY=VALUE...]: the bridge with its listener on
-# ${NRPE_ADDRESS:-127.0.0.1}:$PORT and the given extra configuration lines.
-# Another process may take the port between the choice and the bind: then
-# try another one.
-nrpe_start() {
-	local try
-	# a fresh log: bridge_start waits for its "started:" line
-	[ -s "$BT/bridge.log" ] && mv "$BT/bridge.log" "$BT/bridge.log.$(date +%s%N)"
-	for try in 1 2 3; do
-		PORT=$(nrpe_free_port)
-		{
-			echo "nrpe_listen=1"
-			echo "nrpe_address=${NRPE_ADDRESS:-127.0.0.1}"
-			echo "nrpe_port=$PORT"
-			printf '%s\n' "$@"
-		} | bridge_config
-		bridge_start 2>"$BT/start.err" && return 0
-		grep -q "Address already in use" "$BT/bridge.log" || break
-		: >"$BT/bridge.log"
-	done
-	cat "$BT/start.err" >&2
-	return 1
-}
-
 # the default agent: a few commands the tests use
 nrpe_agent() {
 	guest_agent 5 <<EOF
