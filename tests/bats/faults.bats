@@ -39,6 +39,18 @@ live_in_group() {
 	return 0
 }
 
+# wait_stats TEXT: the bridge's SIGUSR1 statistics line (just asked for)
+# ends with TEXT
+wait_stats() {
+	local i
+	for i in $(seq 40); do
+		grep -q "stats: .*; $1\$" "$BT/bridge.log" && return 0
+		sleep 0.05
+	done
+	grep "stats:" "$BT/bridge.log"
+	return 1
+}
+
 # the usual pair: web01 (domid 5) with a real agent, and the bridge
 start_pair() {
 	guest_add 5 web01
@@ -262,6 +274,9 @@ xs_restart() {
 	assert_equal "$status" 3
 	[[ $output == "XENVCHAN: "* ]]
 	[ $(($(now_ms) - t0)) -lt 2000 ]
+	# SIGUSR1's statistics say so
+	kill -USR1 "$BRIDGE_PID"
+	wait_stats "xenstore reconnecting, lost 1 times"
 	clean xenstore-lost
 	xs_restart
 }
@@ -304,6 +319,8 @@ xs_restart() {
 	assert_output "OK: fine"
 	grep -q "xenstore connection lost" "$BT/bridge.log"
 	grep -q "xenstore connection restored" "$BT/bridge.log"
+	kill -USR1 "$BRIDGE_PID"
+	wait_stats "xenstore connected, lost 1 times"
 	# domain 6 goes (seen on the new connection's @releaseDomain); then no
 	# descriptor is left behind by the lost connection
 	guest_agent_stop 6
