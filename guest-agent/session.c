@@ -50,7 +50,8 @@ struct session {
 	struct agent *a;
 	struct chan *ch;
 	ev_io io_w;
-	ev_timer rx_w; /* a partly received request may take connection_timeout */
+	ev_timer rx_w;	  /* a partly received request may take connection_timeout */
+	ev_timer after_w; /* session_after from the loop, after a probe's end */
 	struct xvbuf rx, tx;
 	int open;	       /* a client is connected */
 	int mux;	       /* HELLO done */
@@ -195,6 +196,11 @@ static void request_answerf(struct request *rq, int state, const char *fmt, ...)
 	request_finish(rq, state, text, (size_t)n);
 }
 
+static void session_after_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	session_after((struct session *)((char *)w - offsetof(struct session, after_w)));
+}
+
 static void request_probe_done(const struct probe_result *r, void *arg)
 {
 	struct request *rq = arg;
@@ -204,8 +210,13 @@ static void request_probe_done(const struct probe_result *r, void *arg)
 	log_debug("command '%s' finished: state %d, %zu bytes, %.3f s", rq->name, r->state, r->len,
 		  r->elapsed);
 	request_finish(rq, r->state, r->output, r->len);
-	if (!closing)
-		session_after(s);
+	/* From the event loop, not from here: a CANCEL ends its probe inside
+	 * session_io (pool_cancel calls back at once), and session_after may
+	 * end the session, which must not be freed under session_io. */
+	if (!closing && !ev_is_active(&s->after_w)) {
+		ev_timer_set(&s->after_w, 0., 0.);
+		ev_timer_start(s->a->loop, &s->after_w);
+	}
 }
 
 /* Runs the query text of rq (validated, bounded by the frame). */
@@ -617,6 +628,7 @@ struct session *session_start(struct agent *a)
 	ev_io_init(&s->io_w, session_io, chan_fd(s->ch), EV_READ);
 	ev_io_start(a->loop, &s->io_w);
 	ev_init(&s->rx_w, session_rx_timeout);
+	ev_init(&s->after_w, session_after_cb);
 	log_debug("listening for dom%d on %s", AGENT_PEER_DOMID, a->transport);
 	return s;
 }
@@ -644,6 +656,7 @@ void session_free(struct session *s)
 	session_drop_requests(s, &s->xv);
 	ev_io_stop(s->a->loop, &s->io_w);
 	ev_timer_stop(s->a->loop, &s->rx_w);
+	ev_timer_stop(s->a->loop, &s->after_w);
 	chan_close(s->ch);
 	s->ch = NULL;
 	xvbuf_free(&s->rx);

@@ -66,7 +66,8 @@ static void spin(void)
 
 static int group_setup(void **state)
 {
-	static const char cfg[] = "command[x]=/nonexistent/test-probe\n";
+	static const char cfg[] = "command[x]=/nonexistent/test-probe\n"
+				  "command[slow]=/bin/sleep 5\n";
 	char text[CHAN_SPEC_TEXT_MAX + 32], err[CONFIG_ERR_MAX];
 	extern char **environ;
 
@@ -358,6 +359,44 @@ static void test_ping_flood_then_leave(void **state)
 	client_close(&c);
 }
 
+/* A CANCEL for a running probe, and the client gone in the same breath:
+ * the probe's end is reported at once (pool_cancel calls back), the answer
+ * finds the client gone, and the session ends -- from the event loop, not
+ * under the read that brought the CANCEL (it was freed there: the agent
+ * crashed, or ended the next client's session).  The next client is served. */
+static void test_cancel_then_leave(void **state)
+{
+	struct xvp_msg q = {
+	    .version = XVP_XV, .type = XVP_XV_QUERY, .id = 1, .text = "slow", .text_len = 4};
+	struct xvp_msg cancel = {.version = XVP_XV, .type = XVP_XV_CANCEL, .id = 1};
+	struct client c;
+	struct xvp_msg m;
+	struct xvbuf b;
+	double t0;
+
+	client_open(&c);
+	hello(&c, 1, 1);
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_HELLO_ACK);
+	client_send(&c, &q);
+	t0 = now();
+	while (now() - t0 < 0.3)
+		spin();
+	assert_int_equal(xvbuf_init(&b, XVP_MAX_FRAME), 0);
+	assert_true(xvp_encode(&b, &cancel) > 0);
+	assert_int_equal(chan_write(c.ch, xvbuf_ptr(&b), xvbuf_len(&b)), (ssize_t)xvbuf_len(&b));
+	xvbuf_free(&b);
+	client_close(&c);
+	t0 = now();
+	while (now() - t0 < 0.5)
+		spin();
+	client_open(&c);
+	hello(&c, 1, 1);
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_HELLO_ACK);
+	client_close(&c);
+}
+
 /* A client that reads may ping fast: bursts of a thousand PINGs in one
  * write, read between the bursts, get every PONG, in order. */
 static void test_ping_burst_read(void **state)
@@ -401,6 +440,7 @@ int main(void)
 	    cmocka_unit_test(test_xv_before_hello),	   cmocka_unit_test(test_no_common_version),
 	    cmocka_unit_test(test_plain_violation_silent), cmocka_unit_test(test_ping_flood_unread),
 	    cmocka_unit_test(test_ping_flood_then_leave),  cmocka_unit_test(test_ping_burst_read),
+	    cmocka_unit_test(test_cancel_then_leave),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
