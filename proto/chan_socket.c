@@ -242,23 +242,27 @@ int chan_socket_fd(const struct chan *c)
 	return chan_socket_of_const(c)->epfd;
 }
 
-/* Takes the one client, then stops listening and removes the file. */
+/* Takes the one client, then stops listening.  The file goes first: a
+ * second client connecting between the accept and the close would be
+ * queued on a socket about to close, and reset without an answer; without
+ * the file it gets ENOENT and tries again, as when a client is served. */
 static int chan_socket_accept(struct chan_socket *s)
 {
-	int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd;
 
+	chan_socket_unlink(s);
+	fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		/* nothing to take after all (a spurious wake-up, or the client
-		 * already gave up): keep waiting */
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+		/* nothing to take after all (the client gave up): with the
+		 * file gone nobody can come, so the owner listens anew */
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == ECONNABORTED)
-			return 0;
+			return XV_ECLOSED;
 		return XV_ESYS;
 	}
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
 	close(s->lfd);
 	s->lfd = -1;
-	chan_socket_unlink(s);
 	s->cfd = fd;
 	if (chan_socket_add(s, s->cfd, CHAN_SOCKET_CONN_EVENTS) != 0)
 		return XV_ESYS;
