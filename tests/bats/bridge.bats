@@ -119,7 +119,7 @@ EOF
 	assert_equal "${lines[0]#* }" "0 OK: fast"
 	assert_equal "${lines[1]#* }" "0 OK: fast"
 	[ "$(grep -c ' 0 OK - slow$' <<<"$output")" -eq 4 ]
-	[ "$ms" -lt 1900 ]
+	[ "$ms" -lt 3000 ] # one after another: 4 s and more
 }
 
 @test "bridge: plain v4 queries pipelined on one connection are answered in order" {
@@ -306,7 +306,7 @@ EOF
 	echo "pending check answered $ms ms after @releaseDomain" >&3
 	assert_equal "$rc" 3
 	assert_equal "$(cat "$BT/slow.out")" "XENVCHAN: guest 'web01' went away"
-	[ "$ms" -lt 1500 ]
+	[ "$ms" -lt 3000 ] # the probe itself would end 4.5 s after t0
 	grep -q "domain 5 (web01) went away" "$BT/bridge.log"
 	run cx -H web01 -c slow
 	assert_output "XENVCHAN: guest 'web01' not found"
