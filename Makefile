@@ -4,6 +4,7 @@
 #   make check      unit tests + bats end-to-end; last line "N passed, N failed"
 #   make asan       the whole check under ASan + UBSan (in build/asan)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make fuzz-long  the same, 600 s each (FUZZ_LONG_SECONDS), for long runs
 #   make check-xen  the whole system on real Xen 4.17 under QEMU
 #   make demo       the main job on the emulated set-up
 #   make install    PREFIX, DESTDIR, SYSCONFDIR
@@ -17,6 +18,7 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 SANITIZE ?=
 FUZZ_SECONDS ?= 60
+FUZZ_LONG_SECONDS ?= 600
 PKG_CONFIG ?= pkg-config
 
 VERSION := 0.1.0
@@ -94,7 +96,7 @@ PROGS := $(AGENT_PROGS) $(BRIDGE_PROGS) $(PROBE_PROGS)
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-.PHONY: all check asan fuzz check-xen demo bench install uninstall clean help deps
+.PHONY: all check asan fuzz fuzz-long check-xen demo bench install uninstall clean help deps
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -179,6 +181,10 @@ $(O)/fuzz/%: $(O)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIBS)
 
 fuzz: $(FUZZ_PROGS)
 	@O=$(O) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzz.sh $(notdir $(FUZZ_PROGS))
+
+# long runs, kept out of CI (which runs make fuzz with a short FUZZ_SECONDS)
+fuzz-long: $(FUZZ_PROGS)
+	@O=$(O) FUZZ_SECONDS=$(FUZZ_LONG_SECONDS) tests/fuzz/run-fuzz.sh $(notdir $(FUZZ_PROGS))
 
 check-xen: all
 	@scripts/deps.sh xen test
