@@ -6,7 +6,8 @@
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make check-xen  the whole system on real Xen 4.17 under QEMU
 #   make demo       the main job on the emulated set-up
-#   make install    PREFIX, DESTDIR, SYSCONFDIR
+#   make install    PREFIX, DESTDIR, SYSCONFDIR (SYSCONFDIR is compiled in: the
+#                   programs' default configuration is SYSCONFDIR/xenvchan/)
 #
 # Missing Debian packages are installed by scripts/deps.sh, which the
 # generated $(O)/config.mk runs before anything is compiled.
@@ -44,13 +45,20 @@ endif
 CFLAGS ?=
 LDFLAGS ?=
 XV_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(HARDEN) -MMD -MP -DXV_VERSION='"$(VERSION)"' \
-	-Iproto -Icommon $(PKG_CFLAGS) $(CFLAGS)
+	-DXV_SYSCONFDIR='"$(SYSCONFDIR)"' -Iproto -Icommon $(PKG_CFLAGS) $(CFLAGS)
 XV_LDFLAGS = $(HARDEN_LD) $(LDFLAGS)
 
 # pkg-config results and the dependency check, made before anything else
 NODEPS_GOALS := clean help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(O)/config.mk
+# The programs' default configuration paths and the man pages follow
+# SYSCONFDIR (-DXV_SYSCONFDIR); this file holds the value the build
+# directory was made with, and changes (rebuilding everything) only when
+# SYSCONFDIR does.
+XV_SYSCONF_STAMP := $(O)/sysconfdir.stamp
+$(shell mkdir -p '$(O)' && [ "$$(cat '$(XV_SYSCONF_STAMP)' 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
+	printf '%s\n' '$(SYSCONFDIR)' >'$(XV_SYSCONF_STAMP)')
 endif
 
 $(O)/config.mk: scripts/deps.sh Makefile
@@ -100,7 +108,7 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 all: $(COMPONENT_LIBS) $(PROGS) $(TOOL_PROGS) $(UNIT_PROGS)
 
-$(O)/obj/%.o: %.c $(O)/config.mk
+$(O)/obj/%.o: %.c $(O)/config.mk $(XV_SYSCONF_STAMP)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(XV_CFLAGS) -c -o $@ $<
@@ -150,7 +158,7 @@ asan:
 # corpus (tests/fuzz/corpus/<target>/).
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=gnu11 -g -O1 -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -Iproto -Icommon $(PKG_CFLAGS) \
-	-DXV_VERSION='"$(VERSION)"' -DXV_FUZZING
+	-DXV_VERSION='"$(VERSION)"' -DXV_SYSCONFDIR='"$(SYSCONFDIR)"' -DXV_FUZZING
 # Each component is an archive, so a target links only the objects it uses
 # (not, say, the agent's session code, which needs the agent's main).
 fuzzobj = $(patsubst %.c,$(O)/fuzz/obj/%.o,$(1))
@@ -168,7 +176,7 @@ $(O)/fuzz/lib/%.a:
 $(O)/fuzz/.deps: scripts/deps.sh
 	@mkdir -p $(@D)
 	@scripts/deps.sh fuzz && touch $@
-$(O)/fuzz/obj/%.o: %.c $(O)/config.mk | $(O)/fuzz/.deps
+$(O)/fuzz/obj/%.o: %.c $(O)/config.mk $(XV_SYSCONF_STAMP) | $(O)/fuzz/.deps
 	@mkdir -p $(@D)
 	$(call msg,CLANG,$<)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
@@ -268,10 +276,12 @@ INST_SUBST_CONF = sed -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' -e 's|/usr/lib/nagios
 
 programs: $(INST_PROGS)
 
-$(O)/man/%: docs/man/%.scd Makefile
+# the pages are written for SYSCONFDIR=/etc and show the real one
+$(O)/man/%: docs/man/%.scd Makefile $(XV_SYSCONF_STAMP)
 	@mkdir -p $(@D)
 	$(call msg,SCDOC,$<)
-	$(Q)sed 's|@VERSION@|$(VERSION)|g' $< | $(SCDOC) >$@.tmp && mv $@.tmp $@
+	$(Q)sed -e 's|@VERSION@|$(VERSION)|g' -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' $< | \
+		$(SCDOC) >$@.tmp && mv $@.tmp $@
 
 man: $(addprefix $(O)/man/,$(INST_MAN))
 
