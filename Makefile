@@ -61,11 +61,20 @@ $(shell mkdir -p '$(O)' && [ "$$(cat '$(XV_SYSCONF_STAMP)' 2>/dev/null)" = '$(SY
 	printf '%s\n' '$(SYSCONFDIR)' >'$(XV_SYSCONF_STAMP)')
 endif
 
-$(O)/config.mk: scripts/deps.sh Makefile
+# LIBS_<package>: each library on its own, for the programs' own lists
+# (below); PKG_LIBS: all of them, for unit tests, tools and fuzz targets.
+# XENDL_CFLAGS: the sonames check_xenvchan loads for --direct
+# (host-bridge/xendl.c), as the linker finds them here.
+XV_PKGS := xenvchan xenstore zlib libmnl json-c openssl
+$(O)/config.mk: scripts/deps.sh scripts/soname.sh Makefile
 	@mkdir -p $(@D)
 	@scripts/deps.sh build test
-	@{ echo "PKG_CFLAGS := $$($(PKG_CONFIG) --cflags xenvchan xenstore zlib libmnl json-c openssl)"; \
-	   echo "PKG_LIBS := $$($(PKG_CONFIG) --libs xenvchan xenstore zlib libmnl json-c openssl) -lev"; \
+	@{ echo "PKG_CFLAGS := $$($(PKG_CONFIG) --cflags $(XV_PKGS))"; \
+	   echo "PKG_LIBS := $$($(PKG_CONFIG) --libs $(XV_PKGS)) -lev"; \
+	   for p in $(XV_PKGS); do echo "LIBS_$$p := $$($(PKG_CONFIG) --libs $$p)"; done; \
+	   echo "LIBS_ev := -lev"; \
+	   echo "XENDL_CFLAGS := -DXV_XENSTORE_SONAME='\"$$(CC='$(CC)' scripts/soname.sh xenstore $$($(PKG_CONFIG) --libs xenstore))\"'" \
+		"-DXV_XENVCHAN_SONAME='\"$$(CC='$(CC)' scripts/soname.sh xenvchan $$($(PKG_CONFIG) --libs xenvchan))\"'"; \
 	   echo "CMOCKA_LIBS := $$($(PKG_CONFIG) --libs cmocka)"; } > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- sources
@@ -75,7 +84,9 @@ $(O)/config.mk: scripts/deps.sh Makefile
 PROTO_SRCS := $(wildcard proto/*.c)
 COMMON_SRCS := $(wildcard common/*.c)
 AGENT_SRCS := $(filter-out %_main.c,$(wildcard guest-agent/*.c))
-BRIDGE_SRCS := $(filter-out %_main.c,$(wildcard host-bridge/*.c))
+# xendl.c stands in for the Xen libraries in check_xenvchan alone: in the
+# archive, it would take their place in every program
+BRIDGE_SRCS := $(filter-out %_main.c host-bridge/xendl.c,$(wildcard host-bridge/*.c))
 PROBE_SRCS := $(wildcard probes/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -122,11 +133,23 @@ $(O)/lib/%.a:
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+# Each program links the libraries it uses, and no other: a library mapped
+# is start-up time paid at every check.  check_xenvchan needs libxenstore
+# and libxenvchan only for --direct: it loads them then (xendl.o).  A new
+# program needs its line here.
+PROG_LIBS_xenvchan-agent = $(LIBS_xenvchan) $(LIBS_xenstore) $(LIBS_zlib) $(LIBS_libmnl) $(LIBS_ev)
+PROG_LIBS_xenvchan-bridge = $(LIBS_xenvchan) $(LIBS_xenstore) $(LIBS_zlib) $(LIBS_openssl) $(LIBS_ev)
+PROG_LIBS_xenvchan-inventory = $(LIBS_xenstore) $(LIBS_json-c)
+PROG_LIBS_check_xenvchan = $(LIBS_zlib) $(LIBS_ev)
+PROG_OBJS_check_xenvchan = $(call obj,host-bridge/xendl.c)
+$(call obj,host-bridge/xendl.c): XV_CFLAGS += $(XENDL_CFLAGS)
+
 define prog_rule
-$(O)/bin/$(call main2prog,$(1)): $(call obj,$(1)) $(COMPONENT_LIBS)
+$(O)/bin/$(call main2prog,$(1)): $(call obj,$(1)) $(PROG_OBJS_$(call main2prog,$(1))) $(COMPONENT_LIBS)
 	@mkdir -p $$(@D)
 	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $$(XV_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+	$$(Q)$$(CC) $$(XV_LDFLAGS) -o $$@ $$^ \
+		$$(or $$(PROG_LIBS_$(call main2prog,$(1))),$$(error no PROG_LIBS_$(call main2prog,$(1)) in the Makefile))
 endef
 $(foreach m,$(AGENT_MAINS) $(BRIDGE_MAINS),$(eval $(call prog_rule,$(m))))
 
