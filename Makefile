@@ -7,7 +7,8 @@
 #   make fuzz-long  the same, 600 s each (FUZZ_LONG_SECONDS), for long runs
 #   make check-xen  the whole system on real Xen 4.17 under QEMU
 #   make demo       the main job on the emulated set-up
-#   make install    PREFIX, DESTDIR, SYSCONFDIR
+#   make install    PREFIX, DESTDIR, SYSCONFDIR (SYSCONFDIR is compiled in: the
+#                   programs' default configuration is SYSCONFDIR/xenvchan/)
 #
 # Missing Debian packages are installed by scripts/deps.sh, which the
 # generated $(O)/config.mk runs before anything is compiled.
@@ -46,20 +47,36 @@ endif
 CFLAGS ?=
 LDFLAGS ?=
 XV_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(HARDEN) -MMD -MP -DXV_VERSION='"$(VERSION)"' \
-	-Iproto -Icommon $(PKG_CFLAGS) $(CFLAGS)
+	-DXV_SYSCONFDIR='"$(SYSCONFDIR)"' -Iproto -Icommon $(PKG_CFLAGS) $(CFLAGS)
 XV_LDFLAGS = $(HARDEN_LD) $(LDFLAGS)
 
 # pkg-config results and the dependency check, made before anything else
 NODEPS_GOALS := clean help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(O)/config.mk
+# The programs' default configuration paths and the man pages follow
+# SYSCONFDIR (-DXV_SYSCONFDIR); this file holds the value the build
+# directory was made with, and changes (rebuilding everything) only when
+# SYSCONFDIR does.
+XV_SYSCONF_STAMP := $(O)/sysconfdir.stamp
+$(shell mkdir -p '$(O)' && [ "$$(cat '$(XV_SYSCONF_STAMP)' 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
+	printf '%s\n' '$(SYSCONFDIR)' >'$(XV_SYSCONF_STAMP)')
 endif
 
-$(O)/config.mk: scripts/deps.sh Makefile
+# LIBS_<package>: each library on its own, for the programs' own lists
+# (below); PKG_LIBS: all of them, for unit tests, tools and fuzz targets.
+# XENDL_CFLAGS: the sonames check_xenvchan loads for --direct
+# (host-bridge/xendl.c), as the linker finds them here.
+XV_PKGS := xenvchan xenstore zlib libmnl json-c openssl
+$(O)/config.mk: scripts/deps.sh scripts/soname.sh Makefile
 	@mkdir -p $(@D)
 	@scripts/deps.sh build test
-	@{ echo "PKG_CFLAGS := $$($(PKG_CONFIG) --cflags xenvchan xenstore zlib libmnl json-c openssl)"; \
-	   echo "PKG_LIBS := $$($(PKG_CONFIG) --libs xenvchan xenstore zlib libmnl json-c openssl) -lev"; \
+	@{ echo "PKG_CFLAGS := $$($(PKG_CONFIG) --cflags $(XV_PKGS))"; \
+	   echo "PKG_LIBS := $$($(PKG_CONFIG) --libs $(XV_PKGS)) -lev"; \
+	   for p in $(XV_PKGS); do echo "LIBS_$$p := $$($(PKG_CONFIG) --libs $$p)"; done; \
+	   echo "LIBS_ev := -lev"; \
+	   echo "XENDL_CFLAGS := -DXV_XENSTORE_SONAME='\"$$(CC='$(CC)' scripts/soname.sh xenstore $$($(PKG_CONFIG) --libs xenstore))\"'" \
+		"-DXV_XENVCHAN_SONAME='\"$$(CC='$(CC)' scripts/soname.sh xenvchan $$($(PKG_CONFIG) --libs xenvchan))\"'"; \
 	   echo "CMOCKA_LIBS := $$($(PKG_CONFIG) --libs cmocka)"; } > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- sources
@@ -69,7 +86,9 @@ $(O)/config.mk: scripts/deps.sh Makefile
 PROTO_SRCS := $(wildcard proto/*.c)
 COMMON_SRCS := $(wildcard common/*.c)
 AGENT_SRCS := $(filter-out %_main.c,$(wildcard guest-agent/*.c))
-BRIDGE_SRCS := $(filter-out %_main.c,$(wildcard host-bridge/*.c))
+# xendl.c stands in for the Xen libraries in check_xenvchan alone: in the
+# archive, it would take their place in every program
+BRIDGE_SRCS := $(filter-out %_main.c host-bridge/xendl.c,$(wildcard host-bridge/*.c))
 PROBE_SRCS := $(wildcard probes/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -102,7 +121,7 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 all: $(COMPONENT_LIBS) $(PROGS) $(TOOL_PROGS) $(UNIT_PROGS)
 
-$(O)/obj/%.o: %.c $(O)/config.mk
+$(O)/obj/%.o: %.c $(O)/config.mk $(XV_SYSCONF_STAMP)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(XV_CFLAGS) -c -o $@ $<
@@ -116,11 +135,23 @@ $(O)/lib/%.a:
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+# Each program links the libraries it uses, and no other: a library mapped
+# is start-up time paid at every check.  check_xenvchan needs libxenstore
+# and libxenvchan only for --direct: it loads them then (xendl.o).  A new
+# program needs its line here.
+PROG_LIBS_xenvchan-agent = $(LIBS_xenvchan) $(LIBS_xenstore) $(LIBS_zlib) $(LIBS_libmnl) $(LIBS_ev)
+PROG_LIBS_xenvchan-bridge = $(LIBS_xenvchan) $(LIBS_xenstore) $(LIBS_zlib) $(LIBS_openssl) $(LIBS_ev)
+PROG_LIBS_xenvchan-inventory = $(LIBS_xenstore) $(LIBS_json-c)
+PROG_LIBS_check_xenvchan = $(LIBS_zlib) $(LIBS_ev)
+PROG_OBJS_check_xenvchan = $(call obj,host-bridge/xendl.c)
+$(call obj,host-bridge/xendl.c): XV_CFLAGS += $(XENDL_CFLAGS)
+
 define prog_rule
-$(O)/bin/$(call main2prog,$(1)): $(call obj,$(1)) $(COMPONENT_LIBS)
+$(O)/bin/$(call main2prog,$(1)): $(call obj,$(1)) $(PROG_OBJS_$(call main2prog,$(1))) $(COMPONENT_LIBS)
 	@mkdir -p $$(@D)
 	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $$(XV_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+	$$(Q)$$(CC) $$(XV_LDFLAGS) -o $$@ $$^ \
+		$$(or $$(PROG_LIBS_$(call main2prog,$(1))),$$(error no PROG_LIBS_$(call main2prog,$(1)) in the Makefile))
 endef
 $(foreach m,$(AGENT_MAINS) $(BRIDGE_MAINS),$(eval $(call prog_rule,$(m))))
 
@@ -152,7 +183,7 @@ asan:
 # corpus (tests/fuzz/corpus/<target>/).
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=gnu11 -g -O1 -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -Iproto -Icommon $(PKG_CFLAGS) \
-	-DXV_VERSION='"$(VERSION)"' -DXV_FUZZING
+	-DXV_VERSION='"$(VERSION)"' -DXV_SYSCONFDIR='"$(SYSCONFDIR)"' -DXV_FUZZING
 # Each component is an archive, so a target links only the objects it uses
 # (not, say, the agent's session code, which needs the agent's main).
 fuzzobj = $(patsubst %.c,$(O)/fuzz/obj/%.o,$(1))
@@ -170,7 +201,7 @@ $(O)/fuzz/lib/%.a:
 $(O)/fuzz/.deps: scripts/deps.sh
 	@mkdir -p $(@D)
 	@scripts/deps.sh fuzz && touch $@
-$(O)/fuzz/obj/%.o: %.c $(O)/config.mk | $(O)/fuzz/.deps
+$(O)/fuzz/obj/%.o: %.c $(O)/config.mk $(XV_SYSCONF_STAMP) | $(O)/fuzz/.deps
 	@mkdir -p $(@D)
 	$(call msg,CLANG,$<)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
@@ -274,10 +305,12 @@ INST_SUBST_CONF = sed -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' -e 's|/usr/lib/nagios
 
 programs: $(INST_PROGS)
 
-$(O)/man/%: docs/man/%.scd Makefile
+# the pages are written for SYSCONFDIR=/etc and show the real one
+$(O)/man/%: docs/man/%.scd Makefile $(XV_SYSCONF_STAMP)
 	@mkdir -p $(@D)
 	$(call msg,SCDOC,$<)
-	$(Q)sed 's|@VERSION@|$(VERSION)|g' $< | $(SCDOC) >$@.tmp && mv $@.tmp $@
+	$(Q)sed -e 's|@VERSION@|$(VERSION)|g' -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' $< | \
+		$(SCDOC) >$@.tmp && mv $@.tmp $@
 
 man: $(addprefix $(O)/man/,$(INST_MAN))
 

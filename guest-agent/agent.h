@@ -19,7 +19,11 @@
 #include "xsconn.h"
 
 #define AGENT_NAME "xenvchan-agent"
-#define AGENT_DEFAULT_CONFIG "/etc/xenvchan/agent.cfg"
+/* XV_SYSCONFDIR: the Makefile's SYSCONFDIR (default /etc) */
+#ifndef XV_SYSCONFDIR
+#error "XV_SYSCONFDIR is not defined: build with the project's Makefile"
+#endif
+#define AGENT_DEFAULT_CONFIG XV_SYSCONFDIR "/xenvchan/agent.cfg"
 /* dom0 runs the bridge: the only domain the vchan server accepts */
 #define AGENT_PEER_DOMID 0
 /* re-listen back-off after a failed chan_server() */

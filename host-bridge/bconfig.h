@@ -1,5 +1,6 @@
 /*
- * bconfig.h - xenvchan-bridge's configuration file (/etc/xenvchan/bridge.cfg).
+ * bconfig.h - xenvchan-bridge's configuration file (SYSCONFDIR/xenvchan/bridge.cfg,
+ * by default /etc/xenvchan/bridge.cfg).
  *
  * Syntax as the agent's: one key=value per line, whitespace around key and
  * value ignored, lines starting with '#' and blank lines skipped, the last
@@ -19,7 +20,11 @@
 
 #include "log.h"
 
-#define BCONFIG_DEFAULT_PATH "/etc/xenvchan/bridge.cfg"
+/* XV_SYSCONFDIR: the Makefile's SYSCONFDIR (default /etc) */
+#ifndef XV_SYSCONFDIR
+#error "XV_SYSCONFDIR is not defined: build with the project's Makefile"
+#endif
+#define BCONFIG_DEFAULT_PATH XV_SYSCONFDIR "/xenvchan/bridge.cfg"
 #define BCONFIG_LINE_MAX 4096
 #define BCONFIG_FILE_MAX (1 << 20)
 #define BCONFIG_LIST_MAX 256 /* entries in allowed_uids / allowed_gids */

@@ -261,12 +261,39 @@ static void bguest_schedule_retry(struct bguest *g)
 	ev_timer_start(g->b->loop, &g->retry_w);
 }
 
+static const struct agentconn_ops bguest_ops;
+
+/* A reload may have changed the limits agreed in the HELLO: a connection
+ * about to be made takes the current ones.  Called while no channel is
+ * open (so no request is with the agent). */
+static void bguest_follow_limits(struct bguest *g)
+{
+	const struct bridge_opts *o = &g->b->opts;
+	struct agentconn_limits lim = {.max_inflight = o->max_inflight,
+				       .max_response = o->max_response};
+	struct agentconn_limits old = {.max_inflight = g->ac.nslots,
+				       .max_response = g->ac.frame_max - XVP_HEADER_SIZE};
+
+	if (old.max_inflight == lim.max_inflight && old.max_response == lim.max_response)
+		return;
+	agentconn_free(&g->ac);
+	if (agentconn_init(&g->ac, g->b->loop, g->rec->domid, &lim, &bguest_ops, g) == 0)
+		return;
+	log_warnx("domain %d (%s): out of memory for the new limits: keeping the old ones",
+		  g->rec->domid, bguest_label(g));
+	if (agentconn_init(&g->ac, g->b->loop, g->rec->domid, &old, &bguest_ops, g) < 0)
+		fatalx("out of memory");
+}
+
 static void bguest_connect(struct bguest *g)
 {
 	struct bridge *b = g->b;
 	struct bridge_req *req, *next;
 	ev_tstamp now = ev_now(b->loop);
-	int r = agentconn_open(&g->ac, &b->opts.spec);
+	int r;
+
+	bguest_follow_limits(g);
+	r = agentconn_open(&g->ac, &b->opts.spec);
 
 	if (r == 0) {
 		log_debug("domain %d (%s): connecting to the agent", g->rec->domid,
@@ -602,18 +629,25 @@ void bridge_cancel(struct bridge_req *req)
 
 /* ------------------------------------------------------------ life */
 
-struct bridge *bridge_new(struct ev_loop *loop, const struct bridge_opts *opts, char *err,
-			  size_t errlen)
+static int bridge_opts_valid(const struct bridge_opts *opts, char *err, size_t errlen)
 {
-	struct bridge *b;
-
 	if (opts->max_inflight < 1 || opts->max_inflight > AGENTCONN_MAX_INFLIGHT ||
 	    opts->max_response < XVP_XV_MIN_BUFFER_LIMIT || opts->max_response > XVP_MAX_BUFFER ||
 	    !(opts->request_timeout > 0) || !(opts->reconnect_min > 0) ||
 	    opts->reconnect_max < opts->reconnect_min) {
 		snprintf(err, errlen, "invalid bridge options");
-		return NULL;
+		return 0;
 	}
+	return 1;
+}
+
+struct bridge *bridge_new(struct ev_loop *loop, const struct bridge_opts *opts, char *err,
+			  size_t errlen)
+{
+	struct bridge *b;
+
+	if (!bridge_opts_valid(opts, err, errlen))
+		return NULL;
 	b = calloc(1, sizeof *b);
 	if (b == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -629,6 +663,18 @@ struct bridge *bridge_new(struct ev_loop *loop, const struct bridge_opts *opts, 
 		return NULL;
 	}
 	return b;
+}
+
+int bridge_set_opts(struct bridge *b, const struct bridge_opts *opts, char *err, size_t errlen)
+{
+	struct chan_spec spec = b->opts.spec;
+
+	if (!bridge_opts_valid(opts, err, errlen))
+		return -1;
+	b->opts = *opts;
+	b->opts.spec = spec;
+	b->gs.max_guests = opts->max_guests ? opts->max_guests : 1;
+	return 0;
 }
 
 void bridge_free(struct bridge *b)

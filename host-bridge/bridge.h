@@ -99,6 +99,13 @@ typedef void bridge_done_fn(int state, const char *text, size_t len, void *arg);
  * connection lost later is reopened with back-off. */
 struct bridge *bridge_new(struct ev_loop *loop, const struct bridge_opts *opts, char *err,
 			  size_t errlen);
+/* New options on reload (SIGHUP); spec stays as it is (a channel change
+ * needs a restart).  Requests already submitted keep their timeout; new
+ * ones, queue limits, back-off and max_guests (for domains found from now
+ * on) follow at once; max_inflight and max_response are agreed with an
+ * agent in the HELLO, so each guest takes them at its next connection.
+ * 0, or -1 with err (nothing changed). */
+int bridge_set_opts(struct bridge *b, const struct bridge_opts *opts, char *err, size_t errlen);
 /* If the xenstore connection is lost, try to reopen it now (SIGHUP). */
 void bridge_retry_xenstore(struct bridge *b);
 /* Answers everything pending with BRIDGE_MSG_SHUTDOWN, closes all guest
@@ -149,6 +156,17 @@ struct listener_opts {
 struct listener;
 struct listener *listener_start(struct ev_loop *loop, struct bridge *b,
 				const struct listener_opts *opts, char *err, size_t errlen);
+/* Answers waiting clients with BRIDGE_MSG_SHUTDOWN, closes everything,
+ * frees. */
 void listener_stop(struct listener *l);
+/* Applies opts (SIGHUP) to a running listener: a new address or port is
+ * bound first, and only then the old socket closed; TLS is set up afresh
+ * from the files (renewed certificates); connections under way finish with
+ * what they started with.  A closed listener (listener_close) listens
+ * again.  0, or -1 with err: then nothing changed. */
+int listener_reload(struct listener *l, const struct listener_opts *opts, char *err, size_t errlen);
+/* Stops accepting (nrpe_listen=0 on reload); connections under way are
+ * answered as usual.  listener_reload() opens it again. */
+void listener_close(struct listener *l);
 
 #endif

@@ -78,6 +78,9 @@
 #define LISTENER_DRAIN_MAX 65536	 /* bytes discarded before closing anyway */
 #define LISTENER_LOG_BURST 20		 /* per-connection warnings per second */
 #define LISTENER_REASON_MAX 512
+/* TLS set-ups replaced by reloads and still used by connections under way;
+ * a reload beyond is refused (rather than freeing one in use) */
+#define LISTENER_RETIRED_MAX 8
 
 #define LISTENER_MSG_NOT_ALLOWED "XENVCHAN: host %s is not allowed"
 #define LISTENER_MSG_TOO_MANY "XENVCHAN: too many connections (%u at once)"
@@ -101,6 +104,7 @@ struct conn {
 	LIST_ENTRY(conn) link;
 	struct listener *l;
 	int fd;
+	struct tls_server *tls; /* l->tls when it came (a reload may replace that) */
 	SSL *ssl;
 	int tls_up; /* handshake completed, no fatal TLS error: close_notify may be sent */
 	enum conn_state state;
@@ -131,6 +135,12 @@ struct listener {
 	int stopping;		  /* listener_stop() runs: no lingering */
 	struct listener_acl *acl; /* NULL: every host is allowed */
 	size_t nacl;
+	/* TLS contexts replaced by listener_reload() that connections under
+	 * way still use: freed with the last of them */
+	struct tls_server *retired[LISTENER_RETIRED_MAX];
+	unsigned nretired;
+	char *address; /* what fd is bound to, for listener_reload() */
+	int port;
 	struct conn_list conns;
 	ev_tstamp log_window;
 	unsigned log_count, log_suppressed;
@@ -375,9 +385,28 @@ static void conn_timer(struct conn *c, double seconds)
 	ev_timer_start(c->l->loop, &c->timer_w);
 }
 
+/* Frees the retired TLS contexts that no connection uses any more. */
+static void listener_tls_sweep(struct listener *l)
+{
+	for (unsigned i = 0; i < l->nretired;) {
+		struct conn *c;
+
+		LIST_FOREACH(c, &l->conns, link)
+		if (c->tls == l->retired[i])
+			break;
+		if (c) {
+			i++;
+			continue;
+		}
+		tls_server_free(l->retired[i]);
+		l->retired[i] = l->retired[--l->nretired];
+	}
+}
+
 static void conn_close(struct conn *c)
 {
 	struct listener *l = c->l;
+	int sweep = l->nretired > 0 && c->tls != NULL && c->tls != l->tls;
 
 	if (c->req) {
 		bridge_cancel(c->req);
@@ -395,6 +424,8 @@ static void conn_close(struct conn *c)
 	else
 		l->nclients--;
 	free(c);
+	if (sweep && !l->stopping)
+		listener_tls_sweep(l);
 }
 
 enum { CONN_IO_AGAIN = 0, CONN_IO_EOF = -1, CONN_IO_ERROR = -2 };
@@ -806,7 +837,7 @@ static void conn_handshake(struct conn *c)
 		log_debug("nrpe: %s: %s", c->peer, why);
 	}
 	if (!c->refuse[0]) {
-		refusal = tls_client_refusal(c->l->tls, c->ssl, why, sizeof why);
+		refusal = tls_client_refusal(c->tls, c->ssl, why, sizeof why);
 		if (refusal) {
 			conn_warnx(c, "refused: %s", refusal);
 			snprintf(c->refuse, sizeof c->refuse, "XENVCHAN: %s", refusal);
@@ -842,7 +873,7 @@ static void conn_peek(struct conn *c)
 		conn_read(c);
 		return;
 	}
-	c->ssl = tls_server_conn(c->l->tls, c->fd);
+	c->ssl = tls_server_conn(c->tls, c->fd);
 	if (!c->ssl) {
 		log_warnx("nrpe: %s: cannot set up TLS: out of memory", c->peer);
 		conn_close(c);
@@ -997,7 +1028,8 @@ static void listener_conn_new(struct listener *l, int fd, const struct sockaddr_
 	ev_io_start(l->loop, &c->io_w);
 	ev_timer_init(&c->timer_w, conn_timer_cb, l->timeout, 0.);
 	ev_timer_start(l->loop, &c->timer_w);
-	c->state = l->tls ? CONN_PEEK : CONN_READ;
+	c->tls = l->tls;
+	c->state = c->tls ? CONN_PEEK : CONN_READ;
 	log_debug("nrpe: %s: connected", c->peer);
 }
 
@@ -1054,12 +1086,14 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-static int listener_bind(struct listener *l, const struct listener_opts *o, char *err,
-			 size_t errlen)
+/* Binds and listens on o's address and port: 0 with *fdp and name set, or
+ * -1 with err (*fdp untouched). */
+static int listener_bind(const struct listener_opts *o, int *fdp, char *name, size_t namelen,
+			 char *err, size_t errlen)
 {
 	struct addrinfo hints = {0}, *ai = NULL;
 	char port[8];
-	int one = 1, r;
+	int one = 1, r, fd;
 
 	if (!o->address || !o->address[0]) {
 		snprintf(err, errlen, "no address to listen on");
@@ -1082,25 +1116,80 @@ static int listener_bind(struct listener *l, const struct listener_opts *o, char
 		return -1;
 	}
 	if (ai->ai_family == AF_INET6)
-		snprintf(l->name, sizeof l->name, "[%s]:%d", o->address, o->port);
+		snprintf(name, namelen, "[%s]:%d", o->address, o->port);
 	else
-		snprintf(l->name, sizeof l->name, "%s:%d", o->address, o->port);
-	l->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd < 0) {
-		snprintf(err, errlen, "cannot create a socket for %s: %s", l->name,
-			 strerror(errno));
+		snprintf(name, namelen, "%s:%d", o->address, o->port);
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a socket for %s: %s", name, strerror(errno));
 		freeaddrinfo(ai);
 		return -1;
 	}
 	/* a restarted bridge must not wait for old connections in TIME_WAIT */
-	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(l->fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(l->fd, LISTENER_BACKLOG) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", l->name, strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, LISTENER_BACKLOG) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
 		freeaddrinfo(ai);
+		close(fd);
 		return -1;
 	}
 	freeaddrinfo(ai);
+	*fdp = fd;
 	return 0;
+}
+
+/* The settings of opts apart from the socket, checked and made: 0, or -1
+ * with err and nothing to free. */
+static int listener_prepare(const struct listener_opts *opts, double *timeout,
+			    unsigned *max_clients, struct listener_acl **acl, size_t *nacl,
+			    struct tls_server **tls, char *err, size_t errlen)
+{
+	*timeout = opts->timeout == 0 ? LISTENER_DEFAULT_TIMEOUT : opts->timeout;
+	*max_clients = opts->max_clients == 0 ? LISTENER_DEFAULT_MAX_CLIENTS : opts->max_clients;
+	*acl = NULL;
+	*nacl = 0;
+	*tls = NULL;
+	if (!(*timeout > 0 && *timeout <= LISTENER_MAX_TIMEOUT)) {
+		snprintf(err, errlen, "timeout %g is not in (0, %g] seconds", opts->timeout,
+			 LISTENER_MAX_TIMEOUT);
+		return -1;
+	}
+	if (*max_clients > LISTENER_MAX_CLIENTS_LIMIT) {
+		snprintf(err, errlen, "max_clients %u is above %u", *max_clients,
+			 LISTENER_MAX_CLIENTS_LIMIT);
+		return -1;
+	}
+	if (!opts->tls && (opts->allow_anonymous || opts->require_client_cert)) {
+		snprintf(err, errlen, "%s needs TLS",
+			 opts->allow_anonymous ? "allow_anonymous" : "require_client_cert");
+		return -1;
+	}
+	if (opts->allowed_hosts &&
+	    listener_acl_parse(opts->allowed_hosts, acl, nacl, err, errlen) < 0)
+		return -1;
+	if (opts->tls) {
+		*tls = tls_server_new(opts, err, errlen);
+		if (!*tls) {
+			free(*acl);
+			*acl = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void listener_log_started(const struct listener *l, const struct listener_opts *opts,
+				 const char *what)
+{
+	log_info("nrpe: %s %s (%s%s%s), %u clients at once, %g s to send a query", what, l->name,
+		 !l->tls				 ? "plain NRPE, check_nrpe -n"
+		 : opts->cert_file && opts->cert_file[0] ? "TLS"
+							 : "anonymous TLS only",
+		 l->tls && opts->require_client_cert ? ", client certificate required" : "",
+		 l->tls && opts->allow_anonymous && opts->cert_file && opts->cert_file[0]
+		     ? ", anonymous TLS allowed"
+		     : "",
+		 l->max_clients, l->timeout);
 }
 
 struct listener *listener_start(struct ev_loop *loop, struct bridge *b,
@@ -1116,49 +1205,109 @@ struct listener *listener_start(struct ev_loop *loop, struct bridge *b,
 	l->bridge = b;
 	l->fd = -1;
 	LIST_INIT(&l->conns);
-	l->timeout = opts->timeout == 0 ? LISTENER_DEFAULT_TIMEOUT : opts->timeout;
-	l->max_clients = opts->max_clients == 0 ? LISTENER_DEFAULT_MAX_CLIENTS : opts->max_clients;
-	if (!(l->timeout > 0 && l->timeout <= LISTENER_MAX_TIMEOUT)) {
-		snprintf(err, errlen, "timeout %g is not in (0, %g] seconds", opts->timeout,
-			 LISTENER_MAX_TIMEOUT);
+	ev_timer_init(&l->pause_w, listener_pause_cb, LISTENER_ACCEPT_PAUSE, 0.);
+	if (listener_prepare(opts, &l->timeout, &l->max_clients, &l->acl, &l->nacl, &l->tls, err,
+			     errlen) < 0 ||
+	    listener_bind(opts, &l->fd, l->name, sizeof l->name, err, errlen) < 0)
+		goto fail;
+	l->port = opts->port;
+	l->address = strdup(opts->address);
+	if (!l->address) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (l->max_clients > LISTENER_MAX_CLIENTS_LIMIT) {
-		snprintf(err, errlen, "max_clients %u is above %u", l->max_clients,
-			 LISTENER_MAX_CLIENTS_LIMIT);
-		goto fail;
-	}
-	if (opts->allowed_hosts &&
-	    listener_acl_parse(opts->allowed_hosts, &l->acl, &l->nacl, err, errlen) < 0)
-		goto fail;
-	if (opts->tls) {
-		l->tls = tls_server_new(opts, err, errlen);
-		if (!l->tls)
-			goto fail;
-	} else if (opts->allow_anonymous || opts->require_client_cert) {
-		snprintf(err, errlen, "%s needs TLS",
-			 opts->allow_anonymous ? "allow_anonymous" : "require_client_cert");
-		goto fail;
-	}
-	if (listener_bind(l, opts, err, errlen) < 0)
-		goto fail;
 	ev_io_init(&l->accept_w, listener_accept_cb, l->fd, EV_READ);
 	ev_io_start(loop, &l->accept_w);
-	ev_timer_init(&l->pause_w, listener_pause_cb, LISTENER_ACCEPT_PAUSE, 0.);
-	log_info("nrpe: listening on %s (%s%s%s), %u clients at once, %g s to send a query",
-		 l->name,
-		 !l->tls				 ? "plain NRPE, check_nrpe -n"
-		 : opts->cert_file && opts->cert_file[0] ? "TLS"
-							 : "anonymous TLS only",
-		 l->tls && opts->require_client_cert ? ", client certificate required" : "",
-		 l->tls && opts->allow_anonymous && opts->cert_file && opts->cert_file[0]
-		     ? ", anonymous TLS allowed"
-		     : "",
-		 l->max_clients, l->timeout);
+	listener_log_started(l, opts, "listening on");
 	return l;
 fail:
 	listener_stop(l);
 	return NULL;
+}
+
+/* Closes the listening socket (ev watcher included); connections stay. */
+static void listener_unbind(struct listener *l)
+{
+	if (l->fd < 0)
+		return;
+	ev_io_stop(l->loop, &l->accept_w);
+	ev_timer_stop(l->loop, &l->pause_w);
+	close(l->fd);
+	l->fd = -1;
+	free(l->address);
+	l->address = NULL;
+	l->port = 0;
+}
+
+int listener_reload(struct listener *l, const struct listener_opts *opts, char *err, size_t errlen)
+{
+	struct listener_acl *acl;
+	struct tls_server *tls;
+	size_t nacl;
+	double timeout;
+	unsigned max_clients;
+	int fd = -1;
+	char name[sizeof l->name], *address = NULL;
+
+	if (listener_prepare(opts, &timeout, &max_clients, &acl, &nacl, &tls, err, errlen) < 0)
+		return -1;
+	if (l->tls && l->nretired >= LISTENER_RETIRED_MAX) {
+		listener_tls_sweep(l);
+		if (l->nretired >= LISTENER_RETIRED_MAX) {
+			snprintf(err, errlen, "%u earlier TLS set-ups still in use by connections",
+				 l->nretired);
+			goto fail;
+		}
+	}
+	if (l->fd < 0 || l->port != opts->port || strcmp(l->address, opts->address) != 0) {
+		/* the new socket first: if it cannot be had, the old one stays */
+		if (listener_bind(opts, &fd, name, sizeof name, err, errlen) < 0)
+			goto fail;
+		address = strdup(opts->address);
+		if (!address) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	if (l->tls) {
+		l->retired[l->nretired++] = l->tls;
+		listener_tls_sweep(l);
+	}
+	l->tls = tls;
+	free(l->acl);
+	l->acl = acl;
+	l->nacl = nacl;
+	l->timeout = timeout;
+	l->max_clients = max_clients;
+	if (fd >= 0) {
+		listener_unbind(l);
+		l->fd = fd;
+		l->address = address;
+		l->port = opts->port;
+		memcpy(l->name, name, sizeof name);
+		ev_io_init(&l->accept_w, listener_accept_cb, l->fd, EV_READ);
+		ev_io_start(l->loop, &l->accept_w);
+		listener_log_started(l, opts, "now listening on");
+	} else {
+		listener_log_started(l, opts, "still listening on");
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(address);
+	tls_server_free(tls);
+	free(acl);
+	return -1;
+}
+
+void listener_close(struct listener *l)
+{
+	if (!l || l->fd < 0)
+		return;
+	log_info("nrpe: no longer listening on %s; %u connections under way finish", l->name,
+		 l->nclients + l->nrefusing);
+	listener_unbind(l);
 }
 
 void listener_stop(struct listener *l)
@@ -1180,12 +1329,10 @@ void listener_stop(struct listener *l)
 		}
 		conn_close(c);
 	}
-	if (l->fd >= 0) {
-		ev_io_stop(l->loop, &l->accept_w);
-		ev_timer_stop(l->loop, &l->pause_w);
-		close(l->fd);
-	}
+	listener_unbind(l);
 	tls_server_free(l->tls);
+	for (unsigned i = 0; i < l->nretired; i++)
+		tls_server_free(l->retired[i]);
 	free(l->acl);
 	free(l);
 }

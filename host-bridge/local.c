@@ -818,6 +818,48 @@ fail:
 	return NULL;
 }
 
+int local_set_opts(struct local *l, const struct local_opts *opts, char *err, size_t errlen)
+{
+	uid_t *uids = calloc(opts->nuids ? opts->nuids : 1, sizeof *uids);
+	gid_t *gids = calloc(opts->ngids ? opts->ngids : 1, sizeof *gids);
+
+	if (uids == NULL || gids == NULL) {
+		free(uids);
+		free(gids);
+		local_fail(err, errlen, "out of memory");
+		return -1;
+	}
+	if (opts->group != (gid_t)-1 && chown(l->path, (uid_t)-1, opts->group) != 0) {
+		local_fail(err, errlen, "cannot set the group of %s: %s", l->path, strerror(errno));
+		goto fail;
+	}
+	if (chmod(l->path, opts->mode & 07777) != 0) {
+		local_fail(err, errlen, "cannot set the mode of %s: %s", l->path, strerror(errno));
+		goto fail;
+	}
+	if (opts->nuids)
+		memcpy(uids, opts->uids, opts->nuids * sizeof *uids);
+	if (opts->ngids)
+		memcpy(gids, opts->gids, opts->ngids * sizeof *gids);
+	free(l->uids);
+	free(l->gids);
+	l->uids = uids;
+	l->gids = gids;
+	l->o.uids = uids;
+	l->o.nuids = opts->nuids;
+	l->o.gids = gids;
+	l->o.ngids = opts->ngids;
+	l->o.mode = opts->mode;
+	l->o.group = opts->group;
+	l->o.timeout = opts->timeout;
+	l->o.max_clients = opts->max_clients;
+	return 0;
+fail:
+	free(uids);
+	free(gids);
+	return -1;
+}
+
 void local_stop(struct local *l)
 {
 	struct lclient *c;

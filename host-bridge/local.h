@@ -62,6 +62,11 @@ struct local;
  * reason in err on failure. */
 struct local *local_start(struct ev_loop *loop, struct bridge *b, const struct local_opts *opts,
 			  char *err, size_t errlen);
+/* Reload (SIGHUP): the socket file's mode and group, the allowlists (for
+ * clients that connect from now on), timeout and max_clients from opts;
+ * opts->path is ignored (the socket stays where it is).  0, or -1 with err
+ * and nothing changed but, at worst, the file's group. */
+int local_set_opts(struct local *l, const struct local_opts *opts, char *err, size_t errlen);
 /* Answers what clients wait for with BRIDGE_MSG_SHUTDOWN (as far as they
  * read it at once), closes every connection, removes the socket file. */
 void local_stop(struct local *l);

@@ -28,6 +28,12 @@
 struct main_state {
 	struct ev_loop *loop;
 	struct bridge *b;
+	struct local *local;
+	struct listener *listener;	   /* NULL: never started */
+	struct bridge_config *cfg;	   /* the running configuration */
+	const char *config_path;	   /* NULL: the default path, or the built-in defaults */
+	const char *channel, *socket_path; /* command-line overrides, or NULL */
+	int verbose, daemonized;
 	ev_signal term_w, int_w, hup_w, usr1_w;
 };
 
@@ -51,10 +57,11 @@ static void usage(FILE *f)
 	       "  -h, --help           show this help and exit\n"
 	       "  -V, --version        show the version and exit\n"
 	       "\n"
-	       "Signals: SIGTERM and SIGINT stop the bridge (waiting checks are answered\n"
-	       "\"bridge shutting down\"); SIGUSR1 logs the statistics; SIGHUP does not\n"
-	       "re-read the configuration (changes need a restart), but retries a lost\n"
-	       "xenstore connection at once.\n"
+	       "Signals: SIGHUP reloads the configuration (a bad file keeps the running one;\n"
+	       "checks under way are not lost; channel=, socket_path= and pid_file= need a\n"
+	       "restart) and retries a lost xenstore connection at once; SIGTERM and SIGINT\n"
+	       "stop the bridge (waiting checks are answered \"bridge shutting down\");\n"
+	       "SIGUSR1 logs the statistics.\n"
 	       "Exit status: 0 stopped normally, 1 could not start, 2 bad configuration or "
 	       "usage.\n");
 }
@@ -72,6 +79,151 @@ static void main_log_stats(struct bridge *b)
 		 st.xenstore_losses);
 }
 
+/* The configuration file (or the built-in defaults when no -c was given
+ * and the default file does not exist) with the command-line overrides.
+ * 0, or -1 with err; *name says what was read. */
+static int main_load(const struct main_state *m, struct bridge_config **out, const char **name,
+		     char *err, size_t errlen)
+{
+	struct bridge_config *cfg = NULL;
+
+	*out = NULL;
+	if (m->config_path == NULL && access(BCONFIG_DEFAULT_PATH, F_OK) != 0) {
+		cfg = bconfig_defaults();
+		if (cfg == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		*name = "(built-in defaults)";
+	} else {
+		*name = m->config_path != NULL ? m->config_path : BCONFIG_DEFAULT_PATH;
+		if (bconfig_load(*name, &cfg, err, errlen) < 0)
+			return -1;
+	}
+	if ((m->channel != NULL && bconfig_set(cfg, "channel", m->channel, err, errlen) < 0) ||
+	    (m->socket_path != NULL &&
+	     bconfig_set(cfg, "socket_path", m->socket_path, err, errlen) < 0)) {
+		bconfig_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+static void main_bridge_opts(const struct bridge_config *cfg, struct bridge_opts *bo)
+{
+	bo->max_inflight = cfg->max_inflight_per_guest;
+	bo->max_queue = cfg->max_queue_per_guest;
+	bo->max_response = cfg->max_response;
+	bo->request_timeout = cfg->request_timeout;
+	bo->reconnect_min = cfg->reconnect_min;
+	bo->reconnect_max = cfg->reconnect_max;
+	bo->max_guests = cfg->max_guests;
+}
+
+static void main_local_opts(const struct bridge_config *cfg, struct local_opts *lo)
+{
+	lo->path = cfg->socket_path;
+	lo->mode = cfg->socket_mode;
+	lo->group = cfg->socket_gid;
+	lo->uids = cfg->allowed_uids;
+	lo->nuids = cfg->nallowed_uids;
+	lo->gids = cfg->allowed_gids;
+	lo->ngids = cfg->nallowed_gids;
+	lo->timeout = cfg->socket_timeout;
+	lo->max_clients = cfg->socket_max_clients;
+}
+
+static void main_listener_opts(const struct bridge_config *cfg, struct listener_opts *no)
+{
+	no->address = cfg->nrpe_address;
+	no->port = (int)cfg->nrpe_port;
+	no->tls = cfg->nrpe_tls;
+	no->cert_file = cfg->nrpe_cert_file;
+	no->key_file = cfg->nrpe_key_file;
+	no->ca_file = cfg->nrpe_ca_file;
+	no->require_client_cert = cfg->nrpe_require_client_cert;
+	no->allow_anonymous = cfg->nrpe_allow_anonymous_tls;
+	no->allowed_hosts = cfg->nrpe_allowed_hosts;
+	no->timeout = cfg->nrpe_timeout;
+	no->max_clients = cfg->nrpe_max_clients;
+}
+
+static int main_str_differ(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* A key that only a restart applies: the new configuration takes the
+ * running value, and the log says so. */
+static void main_keep_str(const char *key, char **running, char **loaded)
+{
+	char *t;
+
+	if (!main_str_differ(*running, *loaded))
+		return;
+	log_warnx("reload: %s= changed: takes effect at the next restart; still %s", key,
+		  *running != NULL ? *running : "(none)");
+	t = *running;
+	*running = *loaded;
+	*loaded = t;
+}
+
+/* SIGHUP: the new configuration applies to everything that can change
+ * while running; checks under way keep going.  A file that does not load
+ * changes nothing. */
+static void main_reload(struct main_state *m)
+{
+	struct bridge_config *cfg;
+	struct bridge_opts bo = {0};
+	struct local_opts lo = {0};
+	struct listener_opts no = {0};
+	const char *name;
+	char err[BCONFIG_ERR_MAX];
+
+	if (main_load(m, &cfg, &name, err, sizeof err) < 0) {
+		log_warnx("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	main_keep_str("channel", &m->cfg->channel, &cfg->channel);
+	main_keep_str("socket_path", &m->cfg->socket_path, &cfg->socket_path);
+	main_keep_str("pid_file", &m->cfg->pid_file, &cfg->pid_file);
+	main_bridge_opts(cfg, &bo);
+	if (bridge_set_opts(m->b, &bo, err, sizeof err) < 0) {
+		log_warnx("reload failed, keeping the running configuration: %s", err);
+		bconfig_free(cfg);
+		return;
+	}
+	main_local_opts(cfg, &lo);
+	if (local_set_opts(m->local, &lo, err, sizeof err) < 0)
+		log_warnx("reload: local socket: %s; its other settings are unchanged", err);
+	if (m->daemonized && cfg->log_facility != m->cfg->log_facility) {
+		closelog();
+		log_init(BRIDGE_NAME, 1, cfg->log_facility, LOG_LVL_INFO);
+	}
+	log_set_level(m->verbose ? LOG_LVL_DEBUG : cfg->log_level);
+	if (cfg->nrpe_listen) {
+		main_listener_opts(cfg, &no);
+		if (m->listener != NULL) {
+			if (listener_reload(m->listener, &no, err, sizeof err) < 0)
+				log_warnx("reload: NRPE listener: %s; %s", err,
+					  m->cfg->nrpe_listen ? "it keeps its running settings"
+							      : "it stays closed");
+		} else {
+			m->listener = listener_start(m->loop, m->b, &no, err, sizeof err);
+			if (m->listener == NULL)
+				log_warnx("reload: NRPE listener: %s; not listening", err);
+		}
+	} else {
+		listener_close(m->listener);
+	}
+	bconfig_free(m->cfg);
+	m->cfg = cfg;
+	log_info("configuration reloaded from %s", name);
+}
+
 static void main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct main_state *m = w->data;
@@ -81,8 +233,9 @@ static void main_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		main_log_stats(m->b);
 		return;
 	case SIGHUP:
-		log_info("SIGHUP: the configuration is read at start only; restart the bridge "
-			 "to apply changes");
+		if (log_reopen() < 0)
+			log_warn("cannot reopen the log file");
+		main_reload(m);
 		bridge_retry_xenstore(m->b);
 		return;
 	default:
@@ -126,21 +279,19 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *config_path = NULL, *pid_file = NULL, *channel = NULL, *socket_path = NULL;
-	int daemonize = 0, check_only = 0, verbose = 0, c, rc = 0;
+	const char *config_name = NULL, *pid_file = NULL;
+	int daemonize = 0, check_only = 0, c, rc = 0;
 	char err[BCONFIG_ERR_MAX];
 	struct bridge_config *cfg = NULL;
 	struct bridge_opts bo = {0};
 	struct local_opts lo = {0};
 	struct pidfile pf = {.fd = -1};
 	struct main_state m = {0};
-	struct local *local = NULL;
-	struct listener *listener = NULL;
 
 	while ((c = getopt_long(argc, argv, "c:fdp:nvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_path = optarg;
+			m.config_path = optarg;
 			break;
 		case 'f':
 			daemonize = 0;
@@ -152,16 +303,16 @@ int main(int argc, char **argv)
 			pid_file = optarg;
 			break;
 		case 'C':
-			channel = optarg;
+			m.channel = optarg;
 			break;
 		case 'S':
-			socket_path = optarg;
+			m.socket_path = optarg;
 			break;
 		case 'n':
 			check_only = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			m.verbose = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -180,27 +331,12 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 
-	log_init(BRIDGE_NAME, 0, LOG_DAEMON, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	if (config_path == NULL && access(BCONFIG_DEFAULT_PATH, F_OK) != 0) {
-		cfg = bconfig_defaults();
-		if (cfg == NULL)
-			fatalx("out of memory");
-		config_path = "(built-in defaults)";
-	} else {
-		if (config_path == NULL)
-			config_path = BCONFIG_DEFAULT_PATH;
-		if (bconfig_load(config_path, &cfg, err, sizeof err) < 0) {
-			log_errx("%s", err);
-			return EXIT_CONFIG;
-		}
-	}
-	if ((channel != NULL && bconfig_set(cfg, "channel", channel, err, sizeof err) < 0) ||
-	    (socket_path != NULL &&
-	     bconfig_set(cfg, "socket_path", socket_path, err, sizeof err) < 0)) {
+	log_init(BRIDGE_NAME, 0, LOG_DAEMON, m.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (main_load(&m, &cfg, &config_name, err, sizeof err) < 0) {
 		log_errx("%s", err);
-		rc = EXIT_CONFIG;
-		goto out;
+		return EXIT_CONFIG;
 	}
+	m.cfg = cfg;
 	if (chan_spec_parse(cfg->channel, &bo.spec) < 0) {
 		log_errx("bad channel '%s': expected vchan or socket:DIR (an existing directory)",
 			 cfg->channel);
@@ -208,7 +344,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (check_only) {
-		printf("%s: OK\n", config_path);
+		printf("%s: OK\n", config_name);
 		goto out;
 	}
 
@@ -216,8 +352,9 @@ int main(int argc, char **argv)
 		log_init(BRIDGE_NAME, 1, cfg->log_facility, LOG_LVL_INFO);
 		if (daemon_detach() < 0)
 			fatal("cannot detach");
+		m.daemonized = 1;
 	}
-	log_set_level(verbose ? LOG_LVL_DEBUG : cfg->log_level);
+	log_set_level(m.verbose ? LOG_LVL_DEBUG : cfg->log_level);
 	if (pid_file == NULL)
 		pid_file = cfg->pid_file;
 	if (pid_file != NULL && daemon_pidfile_open(&pf, pid_file, err, sizeof err) < 0) {
@@ -228,13 +365,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	m.loop = ev_default_loop(EVFLAG_AUTO);
 
-	bo.max_inflight = cfg->max_inflight_per_guest;
-	bo.max_queue = cfg->max_queue_per_guest;
-	bo.max_response = cfg->max_response;
-	bo.request_timeout = cfg->request_timeout;
-	bo.reconnect_min = cfg->reconnect_min;
-	bo.reconnect_max = cfg->reconnect_max;
-	bo.max_guests = cfg->max_guests;
+	main_bridge_opts(cfg, &bo);
 	m.b = bridge_new(m.loop, &bo, err, sizeof err);
 	if (m.b == NULL) {
 		log_errx("%s", err);
@@ -242,39 +373,21 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	lo.path = cfg->socket_path;
-	lo.mode = cfg->socket_mode;
-	lo.group = cfg->socket_gid;
-	lo.uids = cfg->allowed_uids;
-	lo.nuids = cfg->nallowed_uids;
-	lo.gids = cfg->allowed_gids;
-	lo.ngids = cfg->nallowed_gids;
-	lo.timeout = cfg->socket_timeout;
-	lo.max_clients = cfg->socket_max_clients;
+	main_local_opts(cfg, &lo);
 	main_socket_dir(cfg->socket_path);
-	local = local_start(m.loop, m.b, &lo, err, sizeof err);
-	if (local == NULL) {
+	m.local = local_start(m.loop, m.b, &lo, err, sizeof err);
+	if (m.local == NULL) {
 		log_errx("%s", err);
 		rc = EXIT_RUNTIME;
 		goto out_bridge;
 	}
 
 	if (cfg->nrpe_listen) {
-		struct listener_opts no = {
-		    .address = cfg->nrpe_address,
-		    .port = (int)cfg->nrpe_port,
-		    .tls = cfg->nrpe_tls,
-		    .cert_file = cfg->nrpe_cert_file,
-		    .key_file = cfg->nrpe_key_file,
-		    .ca_file = cfg->nrpe_ca_file,
-		    .require_client_cert = cfg->nrpe_require_client_cert,
-		    .allow_anonymous = cfg->nrpe_allow_anonymous_tls,
-		    .allowed_hosts = cfg->nrpe_allowed_hosts,
-		    .timeout = cfg->nrpe_timeout,
-		    .max_clients = cfg->nrpe_max_clients,
-		};
-		listener = listener_start(m.loop, m.b, &no, err, sizeof err);
-		if (listener == NULL) {
+		struct listener_opts no = {0};
+
+		main_listener_opts(cfg, &no);
+		m.listener = listener_start(m.loop, m.b, &no, err, sizeof err);
+		if (m.listener == NULL) {
 			log_errx("NRPE listener: %s", err);
 			rc = EXIT_RUNTIME;
 			goto out_local;
@@ -301,14 +414,14 @@ int main(int argc, char **argv)
 
 	/* front ends first: their clients get "shutting down", and nothing
 	 * new reaches the core while it answers the rest */
-	listener_stop(listener);
+	listener_stop(m.listener);
 	main_log_stats(m.b);
 out_local:
-	local_stop(local);
+	local_stop(m.local);
 out_bridge:
 	bridge_free(m.b);
 out:
 	daemon_pidfile_close(&pf);
-	bconfig_free(cfg);
+	bconfig_free(m.cfg);
 	return rc;
 }

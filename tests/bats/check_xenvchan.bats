@@ -310,3 +310,45 @@ EOF
 	assert_equal "$status" 3
 	assert_output "XENVCHAN: no agent is listening in guest 'web01' (or it is serving another client, such as the bridge)"
 }
+
+# the shared objects process $1 has mapped, one basename a line (polled
+# until the process maps libz, i.e. has started, for at most 2 s)
+mapped_libs() {
+	local i
+	for i in $(seq 1 40); do
+		grep -q 'libz\.so' "/proc/$1/maps" 2>/dev/null && break
+		sleep 0.05
+	done
+	awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "/proc/$1/maps" | sort -u
+}
+
+@test "check_xenvchan: through the bridge it maps no Xen library; --direct loads what it uses" {
+	guest_add 5 web01
+	guest_agent 5 <<<"command[slow]=$BT/probes/sleep.sh 1 slow"
+	# not linked ...
+	run sh -c "readelf -d '$CHECK' | grep NEEDED"
+	assert_success
+	refute_output --partial libxen
+	# ... nor mapped on the bridge path, while a check waits
+	bridge_start
+	"$CHECK" -s "$BT/bridge.sock" -H web01 -c slow >"$BT/bridge.out" 2>&1 &
+	local pid=$!
+	mapped_libs "$pid" >"$BT/bridge.maps"
+	wait "$pid"
+	assert_equal "$(cat "$BT/bridge.out")" "OK - slow"
+	run cat "$BT/bridge.maps"
+	assert_line --regexp '^libz\.so'
+	refute_output --partial libxen
+	bridge_stop
+	# --direct loads libxenstore (the soname of this build) to find the
+	# guest; libxenvchan only for a vchan, not for this socket channel
+	"$CHECK" --direct --channel "socket:$BT/ch" -H web01 -c slow >"$BT/direct.out" 2>&1 &
+	pid=$!
+	sleep 0.5
+	mapped_libs "$pid" >"$BT/direct.maps"
+	wait "$pid"
+	assert_equal "$(cat "$BT/direct.out")" "OK - slow"
+	run cat "$BT/direct.maps"
+	assert_line --regexp '^libxenstore\.so'
+	refute_line --regexp '^libxenvchan\.so'
+}

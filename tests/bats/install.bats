@@ -11,15 +11,29 @@ load '/usr/lib/bats/bats-assert/load'
 setup() {
 	T=$(mktemp -d /tmp/xvinstall.XXXXXX)
 	R=$T/root
+	# an install root whose path does not change from run to run (see
+	# xmake_sysconf); tests run one at a time
+	F=$XV_BUILD/install-root
+	rm -rf "$F"
 }
 
 teardown() {
-	rm -rf "$T"
+	rm -rf "$T" "$F"
 }
 
 # make in the source tree, on this test run's build directory
 xmake() {
 	make --no-print-directory -C "$XV_TOP" O="$XV_BUILD" "$@"
+}
+
+# SYSCONFDIR [ARG...]: make with that SYSCONFDIR, which is compiled into the
+# programs, in a build directory of its own, kept between runs (so that the
+# test run's programs keep /etc, and a second run only relinks nothing)
+xmake_sysconf() {
+	local s=$1
+	shift
+	make --no-print-directory -C "$XV_TOP" O="$XV_BUILD/other-sysconfdir/$(printf %s "$s" | tr / _)" \
+		SYSCONFDIR="$s" "$@"
 }
 
 # "MODE PATH" of every file and symbolic link under $1, sorted; directories
@@ -80,7 +94,7 @@ expected_files() {
 }
 
 @test "paths follow PREFIX, SYSCONFDIR, NAGIOS_PLUGINDIR and SYSTEMDUNITDIR" {
-	run xmake install DESTDIR="$R" PREFIX=/usr SYSCONFDIR=/opt/etc \
+	run xmake_sysconf /usr/local/etc install DESTDIR="$R" PREFIX=/usr \
 		NAGIOS_PLUGINDIR=/usr/lib/monitoring-plugins SYSTEMDUNITDIR=/lib/systemd/system
 	assert_success
 	[ -x "$R/usr/sbin/xenvchan-agent" ]
@@ -89,31 +103,55 @@ expected_files() {
 	[ -x "$R/usr/lib/monitoring-plugins/check_xenvchan" ]
 	[ -f "$R/usr/share/man/man5/xenvchan-agent.cfg.5" ]
 	run grep -h '^Exec' "$R/lib/systemd/system/xenvchan-agent.service"
-	assert_line 'ExecStart=/usr/sbin/xenvchan-agent --foreground --config /opt/etc/xenvchan/agent.cfg'
+	assert_line 'ExecStart=/usr/sbin/xenvchan-agent --foreground --config /usr/local/etc/xenvchan/agent.cfg'
 	run grep -c '^ExecStartPre=' "$R/lib/systemd/system/xenvchan-agent.service"
 	assert_output 0
-	run grep '^include_dir=' "$R/opt/etc/xenvchan/agent.cfg"
-	assert_output 'include_dir=/opt/etc/xenvchan/probes.d/'
-	run grep -c '^command\[[a-z_]*\]=/usr/lib/monitoring-plugins/check_' "$R/opt/etc/xenvchan/probes.d/default.cfg"
+	run grep '^include_dir=' "$R/usr/local/etc/xenvchan/agent.cfg"
+	assert_output 'include_dir=/usr/local/etc/xenvchan/probes.d/'
+	run grep -c '^command\[[a-z_]*\]=/usr/lib/monitoring-plugins/check_' "$R/usr/local/etc/xenvchan/probes.d/default.cfg"
 	assert_output "$(grep -c '^command\[' "$XV_TOP/probes/default.cfg")"
-	# (man pages describe the default paths: only files that are read)
-	run grep -rE -e /usr/lib/nagios -e '(^|[^a-z])/etc/xenvchan' "$R/opt/etc" "$R/lib/systemd"
+	# (man pages are built with SYSCONFDIR too: the test above)
+	run grep -rE -e /usr/lib/nagios -e '(^|[^a-z])/etc/xenvchan' "$R/usr/local/etc" "$R/lib/systemd"
 	assert_output ''
 }
 
+@test "a build with SYSCONFDIR=/usr/local/etc defaults to that, in programs and man pages" {
+	# only these files, in the build directory xmake_sysconf uses
+	local o=$XV_BUILD/other-sysconfdir/_usr_local_etc
+	run xmake_sysconf /usr/local/etc "$o/bin/xenvchan-agent" "$o/bin/xenvchan-bridge" "$o/man/xenvchan-agent.8" \
+		"$o/man/xenvchan-bridge.8" "$o/man/xenvchan-bridge.cfg.5"
+	assert_success
+	run "$o/bin/xenvchan-bridge" --help
+	assert_output --partial 'configuration (default /usr/local/etc/xenvchan/bridge.cfg;'
+	run "$o/bin/xenvchan-agent" --help
+	assert_output --partial 'default /usr/local/etc/xenvchan/agent.cfg)'
+	# the agent, given no --config, reads that file (absent here, or not)
+	run "$o/bin/xenvchan-agent" --check-config
+	assert_output --partial '/usr/local/etc/xenvchan/agent.cfg'
+	refute_output --partial ' /etc/xenvchan'
+	run grep -l '/usr/local/etc/xenvchan/' "$o/man/xenvchan-agent.8" "$o/man/xenvchan-bridge.8" \
+		"$o/man/xenvchan-bridge.cfg.5"
+	assert_equal "${#lines[@]}" 3
+	run grep -E '(^|[^a-z/])/etc/xenvchan' "$o"/man/*
+	assert_output ''
+	# and the default build keeps /etc
+	run "$XV_BIN/xenvchan-bridge" --help
+	assert_output --partial 'configuration (default /etc/xenvchan/bridge.cfg;'
+}
+
 @test "the installed agent loads the installed configuration and catalogue" {
-	# everything under $T (no DESTDIR), so that the paths inside the files
+	# everything under $F (no DESTDIR), so that the paths inside the files
 	# are real
-	run xmake install PREFIX="$T/usr" SYSCONFDIR="$T/etc" NAGIOS_PLUGINDIR="$T/plugins"
+	run xmake_sysconf "$F/etc" install PREFIX="$F/usr" NAGIOS_PLUGINDIR="$F/plugins"
 	assert_success
 	# the probe user and the socket group are replaced: this machine need
 	# not have them
-	sed -i 's/^nrpe_user=xenvchan-probe$/nrpe_user=nobody/' "$T/etc/xenvchan/agent.cfg"
-	sed -i 's/^socket_group=xenvchan$/socket_group=root/' "$T/etc/xenvchan/bridge.cfg"
-	run "$T/usr/sbin/xenvchan-agent" --check-config --config "$T/etc/xenvchan/agent.cfg"
+	sed -i 's/^nrpe_user=xenvchan-probe$/nrpe_user=nobody/' "$F/etc/xenvchan/agent.cfg"
+	sed -i 's/^socket_group=xenvchan$/socket_group=root/' "$F/etc/xenvchan/bridge.cfg"
+	run "$F/usr/sbin/xenvchan-agent" --check-config --config "$F/etc/xenvchan/agent.cfg"
 	assert_success
-	assert_output "$T/etc/xenvchan/agent.cfg: OK, $(grep -c '^command\[' "$XV_TOP/probes/default.cfg") commands"
-	run "$T/usr/sbin/xenvchan-bridge" --check-config --config "$T/etc/xenvchan/bridge.cfg"
+	assert_output "$F/etc/xenvchan/agent.cfg: OK, $(grep -c '^command\[' "$XV_TOP/probes/default.cfg") commands"
+	run "$F/usr/sbin/xenvchan-bridge" --check-config --config "$F/etc/xenvchan/bridge.cfg"
 	assert_success
 }
 
@@ -189,14 +227,14 @@ expected_files() {
 
 @test "the installed units pass systemd-analyze verify (programs, man pages, syntax)" {
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
-	# installed under $T without DESTDIR, so that every path in the units
+	# installed under $F without DESTDIR, so that every path in the units
 	# is real: verify checks that the programs exist, and (with MANPATH)
 	# that the man pages of Documentation= do
-	run xmake install PREFIX="$T/usr" SYSCONFDIR="$T/etc" NAGIOS_PLUGINDIR="$T/plugins" \
-		SYSTEMDUNITDIR="$T/units"
+	run xmake_sysconf "$F/etc" install PREFIX="$F/usr" NAGIOS_PLUGINDIR="$F/plugins" \
+		SYSTEMDUNITDIR="$F/units"
 	assert_success
-	run env MANPATH="$T/usr/share/man" systemd-analyze verify \
-		"$T/units/xenvchan-agent.service" "$T/units/xenvchan-bridge.service"
+	run env MANPATH="$F/usr/share/man" systemd-analyze verify \
+		"$F/units/xenvchan-agent.service" "$F/units/xenvchan-bridge.service"
 	assert_success
 	assert_output ''
 }
