@@ -54,7 +54,7 @@ struct agent {
 
 	ev_signal hup_w, term_w, int_w;
 	struct pidfile pidfile;
-	unsigned long long requests; /* answered since start */
+	unsigned long long requests; /* taken since start (each answered once) */
 };
 
 /* Start listening for the next client (after start-up, a disconnect or a
