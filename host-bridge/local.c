@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE /* struct ucred, SO_PEERCRED, accept4 */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ struct lclient {
 	gid_t gid;
 	pid_t pid;
 	int refused; /* the engine answers its first packet with why */
+	int eof;     /* half-closed: nothing more to read, answers still go out */
 };
 TAILQ_HEAD(lclient_list, lclient);
 
@@ -240,11 +242,13 @@ static void lclient_after(struct lclient *c)
 	lclient_flush(c);
 	if (xvserve_parse(c->e) < 0)
 		lclient_flush(c);
-	if (xvserve_finished(c->e)) {
+	if (xvserve_finished(c->e) ||
+	    (c->eof && xvserve_pending(c->e) == 0 && xvbuf_len(tx) == 0)) {
 		lclient_kick(c);
 		return;
 	}
-	events = (xvserve_reading(c->e) ? EV_READ : 0) | (xvbuf_len(tx) > 0 ? EV_WRITE : 0);
+	events = (!c->eof && xvserve_reading(c->e) ? EV_READ : 0) |
+		 (xvbuf_len(tx) > 0 ? EV_WRITE : 0);
 	if (events != (c->io_w.events & (EV_READ | EV_WRITE))) {
 		ev_io_stop(loop, &c->io_w);
 		ev_io_set(&c->io_w, c->fd, events);
@@ -273,7 +277,7 @@ static void lclient_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		size_t budget = LOCAL_RX_MAX;
 		int dead = 0;
 
-		while (budget > 0 && xvserve_reading(c->e)) {
+		while (budget > 0 && !c->eof && xvserve_reading(c->e)) {
 			size_t room = xvbuf_avail(rx);
 			uint8_t *p;
 			ssize_t n;
@@ -293,9 +297,16 @@ static void lclient_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 				continue;
 			}
 			if (n == 0) {
-				/* gone (NRPE clients never half-close): what it
-				 * asked is cancelled, down to the probes */
-				dead = 1;
+				/* the end of its stream: a client that closed
+				 * (POLLHUP: a Unix socket tells) is gone, and what
+				 * it asked is cancelled, down to the probes; one
+				 * that half-closed (shutdown SHUT_WR) still gets
+				 * its answers */
+				struct pollfd pfd = {.fd = c->fd, .events = 0};
+				if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
+					dead = 1;
+				else
+					c->eof = 1;
 			} else if (errno == EINTR) {
 				continue;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
