@@ -62,8 +62,11 @@ struct agent {
 void agent_listen(struct agent *a);
 
 /* session.c: one channel server and the client it serves. */
+/* Called once a session has ended (its client left or broke the protocol)
+ * and a->session is freed and NULL: the caller listens again. */
+typedef void session_ended_fn(struct agent *a);
 /* Creates the server and starts waiting.  Returns NULL (logged) on failure. */
-struct session *session_start(struct agent *a);
+struct session *session_start(struct agent *a, session_ended_fn *ended);
 /* Cancels everything in flight, closes the channel, frees s. */
 void session_free(struct session *s);
 

@@ -21,6 +21,7 @@
 #include "xverr.h"
 #include "xvp.h"
 #include "xvserve.h"
+#include "xvwire.h"
 
 /* rx holds at most one maximal frame and the start of the next */
 #define SESSION_RX_MAX (2 * XVP_MAX_FRAME)
@@ -42,6 +43,7 @@ struct request {
 
 struct session {
 	struct agent *a;
+	session_ended_fn *ended;
 	struct chan *ch;
 	struct xvserve *e;
 	ev_io io_w;
@@ -284,7 +286,7 @@ static void session_after(struct session *s)
 	} while (xvbuf_len(rx) != before);
 }
 
-struct session *session_start(struct agent *a)
+struct session *session_start(struct agent *a, session_ended_fn *ended)
 {
 	const struct agent_config *cfg = a->cfg;
 	struct xvserve_limits lim = {
@@ -303,14 +305,14 @@ struct session *session_start(struct agent *a)
 		return NULL;
 	}
 	s->a = a;
+	s->ended = ended;
 	s->e = xvserve_new(&lim, &session_ops, s);
 	if (!s->e) {
 		log_warnx("out of memory");
 		free(s);
 		return NULL;
 	}
-	s->ch = chan_server(&a->spec, a->domid, AGENT_PEER_DOMID, "data/guest/probes/vchan", 0, 0,
-			    &err);
+	s->ch = chan_server(&a->spec, a->domid, AGENT_PEER_DOMID, XVWIRE_CHAN_PATH, 0, 0, &err);
 	if (!s->ch) {
 		log_warnx("cannot listen on %s: %s%s%s", a->transport, xv_strerror(err),
 			  err == XV_ESYS ? ": " : "", err == XV_ESYS ? strerror(errno) : "");
@@ -341,10 +343,12 @@ void session_free(struct session *s)
 	free(s);
 }
 
-/* The client is gone (or must go): free everything, listen again. */
+/* The client is gone (or must go): free everything, then tell the agent
+ * (which listens again). */
 static void session_end(struct session *s, const char *why)
 {
 	struct agent *a = s->a;
+	session_ended_fn *ended = s->ended;
 
 	if (why)
 		log_info("client disconnected: %s", why);
@@ -353,5 +357,5 @@ static void session_end(struct session *s, const char *why)
 	if (a->session == s)
 		a->session = NULL;
 	session_free(s);
-	agent_listen(a);
+	ended(a);
 }

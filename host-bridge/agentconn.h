@@ -41,8 +41,9 @@
 #include "chan.h"
 #include "xvbuf.h"
 #include "xvp.h"
+#include "xvwire.h"
 
-#define AGENTCONN_PATH "data/guest/probes/vchan" /* the agent's rendezvous */
+#define AGENTCONN_PATH XVWIRE_CHAN_PATH /* the agent's rendezvous */
 #define AGENTCONN_HELLO_TIMEOUT 5.0		 /* seconds from connect to HELLO_ACK */
 #define AGENTCONN_FRAME_TIMEOUT 5.0		 /* seconds for one frame, either way */
 #define AGENTCONN_CANCEL_GRACE 10.0		 /* seconds for the answer to a CANCEL */

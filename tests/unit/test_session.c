@@ -59,12 +59,12 @@ struct client {
 	uint8_t frame[XVP_MAX_FRAME];
 };
 
-/* session.c re-listens through this after each client (the agent's main
- * defines it in the daemon) */
+/* session.c calls this after each client (the agent's main passes its
+ * own, which listens again with back-off) */
 void agent_listen(struct agent *ag)
 {
 	if (ag->session == NULL)
-		ag->session = session_start(ag);
+		ag->session = session_start(ag, agent_listen);
 	assert_non_null(ag->session);
 }
 
