@@ -11,7 +11,7 @@
  *              with the reason it is refused
  *   HANDSHAKE  non-blocking SSL_accept                 } opts->timeout from
  *   READ       the query, decoded with xvp_frame/decode } accept
- *   WAIT       the bridge works on it; a client that goes away cancels it
+ *   WAIT       the bridge works on it; a client that resets cancels it
  *              (the bridge's request timeout bounds this state)
  *   WRITE      the answer                              opts->timeout
  *   LINGER     close_notify and FIN sent, what the client still sends is
