@@ -247,8 +247,8 @@ static void lclient_after(struct lclient *c)
 		lclient_kick(c);
 		return;
 	}
-	events = (!c->eof && xvserve_reading(c->e) ? EV_READ : 0) |
-		 (xvbuf_len(tx) > 0 ? EV_WRITE : 0);
+	events =
+	    (!c->eof && xvserve_reading(c->e) ? EV_READ : 0) | (xvbuf_len(tx) > 0 ? EV_WRITE : 0);
 	if (events != (c->io_w.events & (EV_READ | EV_WRITE))) {
 		ev_io_stop(loop, &c->io_w);
 		ev_io_set(&c->io_w, c->fd, events);
@@ -259,8 +259,8 @@ static void lclient_after(struct lclient *c)
 	 * pending, or a partial frame */
 	if (xvserve_pending(c->e) == 0 || xvbuf_len(xvserve_rx(c->e)) > 0) {
 		if (!ev_is_active(&c->idle_w)) {
-			ev_timer_set(&c->idle_w, c->refused ? LOCAL_REFUSED_TIMEOUT : c->l->o.timeout,
-				     0.);
+			ev_timer_set(&c->idle_w,
+				     c->refused ? LOCAL_REFUSED_TIMEOUT : c->l->o.timeout, 0.);
 			ev_timer_start(loop, &c->idle_w);
 		}
 	} else {

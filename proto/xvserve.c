@@ -105,8 +105,7 @@ static size_t xvserve_max_for(const struct xvserve *e, uint16_t version)
 
 	/* the buffer of a tagged answer holds the id, the text and its NUL;
 	 * xvp_decode guarantees max_response >= XVP_XV_MIN_BUFFER_LIMIT */
-	if (version == XVP_XV && e->max_response > 0 &&
-	    n > e->max_response - XVP_XV_ID_SIZE - 1)
+	if (version == XVP_XV && e->max_response > 0 && n > e->max_response - XVP_XV_ID_SIZE - 1)
 		n = e->max_response - XVP_XV_ID_SIZE - 1;
 	return n;
 }

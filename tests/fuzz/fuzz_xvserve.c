@@ -122,7 +122,8 @@ static void client_send(struct fake *f, const struct xvp_msg *m)
 	struct xvbuf b;
 
 	CHECK(xvbuf_init(&b, XVP_MAX_FRAME) == 0);
-	if (xvp_encode(&b, m) > 0 && xvbuf_put(xvserve_rx(f->e), xvbuf_ptr(&b), xvbuf_len(&b)) == 0) {
+	if (xvp_encode(&b, m) > 0 &&
+	    xvbuf_put(xvserve_rx(f->e), xvbuf_ptr(&b), xvbuf_len(&b)) == 0) {
 		if (m->version == XVP_XV && m->type == XVP_XV_HELLO && f->max_response == 0)
 			f->max_response = m->max_response;
 		if (m->version == XVP_XV && m->type == XVP_XV_QUERY && m->id < MAX_IDS)

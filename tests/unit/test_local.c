@@ -281,11 +281,8 @@ static void test_query_nomem(void **state)
  * text as from the agent; the stub's request is gone. */
 static void test_cancel_answer(void **state)
 {
-	struct xvp_msg q = {.version = XVP_XV,
-			    .type = XVP_XV_QUERY,
-			    .id = 5,
-			    .text = "web01/slow",
-			    .text_len = 10};
+	struct xvp_msg q = {
+	    .version = XVP_XV, .type = XVP_XV_QUERY, .id = 5, .text = "web01/slow", .text_len = 10};
 	struct xvp_msg cancel = {.version = XVP_XV, .type = XVP_XV_CANCEL, .id = 5};
 	struct client c;
 	struct xvp_msg m;
