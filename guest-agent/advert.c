@@ -11,9 +11,9 @@ int advert_publish(struct xs_handle *xs, const char *transport, const char *vers
 	const struct {
 		const char *key, *val;
 	} kv[] = {
-	    {ADVERT_DIR "/protocol", ADVERT_PROTOCOL},
-	    {ADVERT_DIR "/versions", versions},
-	    {ADVERT_DIR "/transport", transport},
+	    {XVWIRE_ADVERT_DIR "/" XVWIRE_KEY_PROTOCOL, XVWIRE_PROTOCOL},
+	    {XVWIRE_ADVERT_DIR "/" XVWIRE_KEY_VERSIONS, versions},
+	    {XVWIRE_ADVERT_DIR "/" XVWIRE_KEY_TRANSPORT, transport},
 	};
 
 	for (int attempt = 0; attempt < ADVERT_TX_RETRIES; attempt++) {
@@ -41,7 +41,7 @@ int advert_publish(struct xs_handle *xs, const char *transport, const char *vers
 
 int advert_remove(struct xs_handle *xs)
 {
-	if (!xs_rm(xs, XBT_NULL, ADVERT_DIR) && errno != ENOENT)
+	if (!xs_rm(xs, XBT_NULL, XVWIRE_ADVERT_DIR) && errno != ENOENT)
 		return -1;
 	return 0;
 }

@@ -58,7 +58,7 @@ struct agent {
 
 	ev_signal hup_w, term_w, int_w;
 	struct pidfile pidfile;
-	unsigned long long requests; /* answered since start */
+	unsigned long long requests; /* taken since start (each answered once) */
 };
 
 /* Start listening for the next client (after start-up, a disconnect or a
@@ -66,8 +66,11 @@ struct agent {
 void agent_listen(struct agent *a);
 
 /* session.c: one channel server and the client it serves. */
+/* Called once a session has ended (its client left or broke the protocol)
+ * and a->session is freed and NULL: the caller listens again. */
+typedef void session_ended_fn(struct agent *a);
 /* Creates the server and starts waiting.  Returns NULL (logged) on failure. */
-struct session *session_start(struct agent *a);
+struct session *session_start(struct agent *a, session_ended_fn *ended);
 /* Cancels everything in flight, closes the channel, frees s. */
 void session_free(struct session *s);
 

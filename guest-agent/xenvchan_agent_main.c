@@ -138,7 +138,7 @@ void agent_listen(struct agent *a)
 {
 	if (a->session)
 		return;
-	a->session = session_start(a);
+	a->session = session_start(a, agent_listen);
 	if (a->session) {
 		a->relisten_delay = 0;
 		return;
@@ -164,7 +164,7 @@ static void agent_advertise(struct agent *a)
 		return; /* written when the connection is back */
 	if (advert_publish(a->xc.xs, a->transport, versions) < 0) {
 		int err = errno;
-		log_warn("cannot write the advertisement under " ADVERT_DIR);
+		log_warn("cannot write the advertisement under " XVWIRE_ADVERT_DIR);
 		xsconn_failed(&a->xc, err);
 	}
 }
@@ -375,7 +375,7 @@ int main(int argc, char **argv)
 		config_free(a.cfg);
 		return EXIT_CONFIG;
 	}
-	a.transport = a.spec.kind == CHAN_VCHAN ? "vchan" : "socket";
+	a.transport = a.spec.kind == CHAN_VCHAN ? XVWIRE_TRANSPORT_VCHAN : XVWIRE_TRANSPORT_SOCKET;
 	if (check_only) {
 		printf("%s: OK, %zu commands\n", a.config_path, a.cfg->ncommands);
 		config_free(a.cfg);
@@ -441,7 +441,7 @@ int main(int argc, char **argv)
 	a.session = NULL;
 	ev_timer_stop(a.loop, &a.relisten_w);
 	if (a.xc.xs != NULL && advert_remove(a.xc.xs) < 0)
-		log_warn("cannot remove the advertisement under " ADVERT_DIR);
+		log_warn("cannot remove the advertisement under " XVWIRE_ADVERT_DIR);
 	datatree_stop(a.tree, 0);
 	a.tree = NULL;
 	log_info("stopped after %llu requests; xenstore connection lost %u times", a.requests,

@@ -41,13 +41,14 @@
 #include "chan.h"
 #include "xvbuf.h"
 #include "xvp.h"
+#include "xvwire.h"
 
-#define AGENTCONN_PATH "data/guest/probes/vchan" /* the agent's rendezvous */
-#define AGENTCONN_HELLO_TIMEOUT 5.0		 /* seconds from connect to HELLO_ACK */
-#define AGENTCONN_FRAME_TIMEOUT 5.0		 /* seconds for one frame, either way */
-#define AGENTCONN_CANCEL_GRACE 10.0		 /* seconds for the answer to a CANCEL */
-#define AGENTCONN_MAX_INFLIGHT 1024		 /* most slots one connection may have */
-#define AGENTCONN_READ_BUDGET (256 * 1024)	 /* bytes read per wake-up */
+#define AGENTCONN_PATH XVWIRE_CHAN_PATH	   /* the agent's rendezvous */
+#define AGENTCONN_HELLO_TIMEOUT 5.0	   /* seconds from connect to HELLO_ACK */
+#define AGENTCONN_FRAME_TIMEOUT 5.0	   /* seconds for one frame, either way */
+#define AGENTCONN_CANCEL_GRACE 10.0	   /* seconds for the answer to a CANCEL */
+#define AGENTCONN_MAX_INFLIGHT 1024	   /* most slots one connection may have */
+#define AGENTCONN_READ_BUDGET (256 * 1024) /* bytes read per wake-up */
 #define AGENTCONN_READ_CHUNK 65536
 /* our bytes not yet taken by the agent (queries, cancels, pongs); an agent
  * that lets more pile up does not read its channel and is dropped */

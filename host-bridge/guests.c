@@ -150,7 +150,8 @@ static int guests_value_is(const char *v, size_t len, const char *want)
 void guests_parse_advert(const struct guests_raw_advert *raw, enum chan_kind want,
 			 struct guest_advert *out)
 {
-	static const char *const keys[] = {"protocol", "versions", "transport"};
+	static const char *const keys[] = {XVWIRE_KEY_PROTOCOL, XVWIRE_KEY_VERSIONS,
+					   XVWIRE_KEY_TRANSPORT};
 	const char *vals[3] = {raw->protocol, raw->versions, raw->transport};
 	size_t lens[3] = {raw->protocol_len, raw->versions_len, raw->transport_len};
 	enum chan_kind kind;
@@ -172,9 +173,9 @@ void guests_parse_advert(const struct guests_raw_advert *raw, enum chan_kind wan
 			return;
 		}
 	}
-	if (!guests_value_is(raw->protocol, raw->protocol_len, GUESTS_ADVERT_PROTOCOL)) {
+	if (!guests_value_is(raw->protocol, raw->protocol_len, XVWIRE_PROTOCOL)) {
 		guests_why(out, "protocol", "", raw->protocol, raw->protocol_len,
-			   " is not " GUESTS_ADVERT_PROTOCOL);
+			   " is not " XVWIRE_PROTOCOL);
 		return;
 	}
 	if (guests_parse_versions(raw->versions, raw->versions_len, &out->vmin, &out->vmax) < 0) {
@@ -188,9 +189,9 @@ void guests_parse_advert(const struct guests_raw_advert *raw, enum chan_kind wan
 			   raw->versions, raw->versions_len, ")");
 		return;
 	}
-	if (guests_value_is(raw->transport, raw->transport_len, "vchan")) {
+	if (guests_value_is(raw->transport, raw->transport_len, XVWIRE_TRANSPORT_VCHAN)) {
 		kind = CHAN_VCHAN;
-	} else if (guests_value_is(raw->transport, raw->transport_len, "socket")) {
+	} else if (guests_value_is(raw->transport, raw->transport_len, XVWIRE_TRANSPORT_SOCKET)) {
 		kind = CHAN_SOCKET;
 	} else {
 		guests_why(out, "transport", "", raw->transport, raw->transport_len,
@@ -233,7 +234,8 @@ static char *guests_read(struct xs_handle *xs, xs_transaction_t t, const char *p
 static int guests_read_advert(struct xs_handle *xs, int domid, enum chan_kind want,
 			      struct guest_advert *out)
 {
-	static const char *const keys[] = {"protocol", "versions", "transport"};
+	static const char *const keys[] = {XVWIRE_KEY_PROTOCOL, XVWIRE_KEY_VERSIONS,
+					   XVWIRE_KEY_TRANSPORT};
 	char path[GUESTS_PATH_MAX];
 
 	for (int attempt = 0; attempt <= GUESTS_TX_ATTEMPTS; attempt++) {
@@ -247,7 +249,7 @@ static int guests_read_advert(struct xs_handle *xs, int domid, enum chan_kind wa
 			return -1;
 		for (int i = 0; i < 3; i++) {
 			snprintf(path, sizeof path,
-				 GUESTS_DOMAIN_ROOT "/%d/" GUESTS_ADVERT_DIR "/%s", domid, keys[i]);
+				 GUESTS_DOMAIN_ROOT "/%d/" XVWIRE_ADVERT_DIR "/%s", domid, keys[i]);
 			untrusted[i] = guests_read(xs, t, path, &lens[i]);
 			if (untrusted[i] == NULL && errno != ENOENT) {
 				saved = errno;
@@ -327,7 +329,7 @@ static void guests_watch_paths(int domid, char *name_path, char *adv_path, char 
 			       char *adv_tok)
 {
 	snprintf(name_path, GUESTS_PATH_MAX, GUESTS_DOMAIN_ROOT "/%d/name", domid);
-	snprintf(adv_path, GUESTS_PATH_MAX, GUESTS_DOMAIN_ROOT "/%d/" GUESTS_ADVERT_DIR, domid);
+	snprintf(adv_path, GUESTS_PATH_MAX, GUESTS_DOMAIN_ROOT "/%d/" XVWIRE_ADVERT_DIR, domid);
 	snprintf(name_tok, GUESTS_TOKEN_MAX, "n%d", domid);
 	snprintf(adv_tok, GUESTS_TOKEN_MAX, "a%d", domid);
 }

@@ -32,9 +32,8 @@
 #include "bridge.h"
 #include "chan.h"
 #include "xsconn.h"
+#include "xvwire.h"
 
-#define GUESTS_ADVERT_DIR "data/guest/probes"
-#define GUESTS_ADVERT_PROTOCOL "xenvchan-nrpe"
 /* longest advertisement value looked at; the real ones are < 16 bytes */
 #define GUESTS_VALUE_MAX 64
 /* reads of one guest's advertisement at most this often (seconds) */

@@ -11,7 +11,7 @@
  *              with the reason it is refused
  *   HANDSHAKE  non-blocking SSL_accept                 } opts->timeout from
  *   READ       the query, decoded with xvp_frame/decode } accept
- *   WAIT       the bridge works on it; a client that goes away cancels it
+ *   WAIT       the bridge works on it; a client that resets cancels it
  *              (the bridge's request timeout bounds this state)
  *   WRITE      the answer                              opts->timeout
  *   LINGER     close_notify and FIN sent, what the client still sends is
@@ -32,10 +32,13 @@
  *    listener_conn_new).
  *  - One trailing newline of the probe's output is dropped, as nrpe does,
  *    so that check_nrpe, which adds one, prints exactly the plugin output.
- *  - A client that closes (or half-closes) its side before the answer is
- *    taken for gone and its request is cancelled down to the probe:
- *    check_nrpe never half-closes, and a check_nrpe that timed out must not
- *    leave probes running.
+ *  - A client that half-closes its side (shutdown(SHUT_WR)) after its
+ *    query still gets the answer, as from nrpe: the end of its stream is
+ *    not the end of the client.  Only a reset, or a failed write of the
+ *    answer, means gone; a reset cancels the request down to the probe.
+ *    TCP cannot tell a client that closed entirely (a check_nrpe that timed
+ *    out) from one that half-closed: its probe runs to its end, bounded by
+ *    the probe's own timeout, and the answer then finds the client gone.
  */
 #define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
@@ -779,7 +782,10 @@ static void conn_read(struct conn *c)
 }
 
 /* WAIT: the query is with the bridge; anything readable now is the client
- * closing (or bytes beyond its one query, which are dropped). */
+ * half-closing, resetting, or bytes beyond its one query (dropped).  The
+ * end of its stream is not the end of the client: shutdown(SHUT_WR) after
+ * the query is valid TCP and nrpe answers it, so the answer still goes out
+ * and only a reset (here) or a failed write (conn_write) means gone. */
 static void conn_watch(struct conn *c)
 {
 	char scratch[1024], why[256];
@@ -789,6 +795,13 @@ static void conn_watch(struct conn *c)
 
 		if (n == CONN_IO_AGAIN)
 			return;
+		if (n == CONN_IO_EOF) {
+			log_debug("nrpe: %s: half-closed: waiting for its answer", c->peer);
+			/* nothing more to read: no more read events */
+			ev_io_stop(c->l->loop, &c->io_w);
+			c->events = 0;
+			return;
+		}
 		if (n > 0) {
 			c->drained += (size_t)n;
 			if (c->drained <= LISTENER_DRAIN_MAX)
@@ -796,8 +809,8 @@ static void conn_watch(struct conn *c)
 			conn_warnx(c, "sent more than %d bytes after its query: closed",
 				   LISTENER_DRAIN_MAX);
 		} else {
-			log_info("nrpe: %s: went away before its answer: request cancelled",
-				 c->peer);
+			log_info("nrpe: %s: went away before its answer: request cancelled (%s)",
+				 c->peer, why);
 		}
 		conn_close(c);
 		return;

@@ -1,9 +1,13 @@
 /*
- * local.c - the Unix socket front end (see local.h).
+ * local.c - the Unix socket front end (see local.h): an adapter of the
+ * protocol engine (proto/xvserve.h) that reads and writes the socket and
+ * routes each query to the bridge.
  */
 #define _GNU_SOURCE /* struct ucred, SO_PEERCRED, accept4 */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 #include "xvbuf.h"
 #include "xverr.h"
 #include "xvp.h"
+#include "xvserve.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
@@ -27,40 +32,26 @@
 #define LOCAL_READ_CHUNK 65536
 #define LOCAL_LISTEN_BACKLOG 128
 
-struct lclient;
-
+/* the local socket's part of each request (xvserve_req_data) */
 struct lreq {
-	TAILQ_ENTRY(lreq) link;
 	struct lclient *c;
-	uint16_t version;     /* of the query, so of the answer */
-	uint32_t id;	      /* XV */
+	struct xvserve_req *xrq;
 	struct bridge_req *h; /* while the bridge has it */
-	int done;	      /* plain: answered, waiting for its turn */
-	int16_t state;
-	char *text;
-	size_t len;
 };
-TAILQ_HEAD(lreq_list, lreq);
 
 struct lclient {
 	TAILQ_ENTRY(lclient) link;
 	struct local *l;
 	int fd;
+	struct xvserve *e;
 	ev_io io_w;
 	ev_timer idle_w;
 	ev_timer kick_w; /* a close decided inside a bridge callback */
-	struct xvbuf rx, tx;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	char refused[200]; /* "" if allowed; else the answer it gets */
-	int mux;	   /* HELLO done */
-	int speaks_xv;	   /* it sent an extension packet: it reads XV ERROR */
-	unsigned pongs;	   /* PONGs queued since tx was last empty */
-	int draining;	   /* send what is queued, then close */
-	int dead;	   /* close at the next turn of the loop */
-	unsigned nplain, ntagged;
-	struct lreq_list plain, xv;
+	int refused; /* the engine answers its first packet with why */
+	int eof;     /* half-closed: nothing more to read, answers still go out */
 };
 TAILQ_HEAD(lclient_list, lclient);
 
@@ -83,7 +74,6 @@ struct local {
 
 static void lclient_after(struct lclient *c);
 static void lclient_close(struct lclient *c, const char *why);
-static void lclient_flush(struct lclient *c);
 
 /* ------------------------------------------------------------ peers */
 
@@ -111,6 +101,12 @@ int local_peer_allowed(const struct local_opts *o, uid_t euid, uid_t uid, gid_t 
 	return 0;
 }
 
+static void lclient_refuse(struct lclient *c, const char *why)
+{
+	c->refused = 1;
+	xvserve_refuse(c->e, why);
+}
+
 static void lclient_check_peer(struct lclient *c)
 {
 	struct ucred cr;
@@ -118,11 +114,13 @@ static void lclient_check_peer(struct lclient *c)
 	gid_t groups[LOCAL_GROUPS_MAX];
 	socklen_t glen = sizeof groups;
 	size_t ngroups = 0;
+	char why[XVSERVE_REFUSED_MAX];
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-		snprintf(c->refused, sizeof c->refused,
+		snprintf(why, sizeof why,
 			 "XENVCHAN: access denied: the bridge cannot tell who you are (%s)",
 			 strerror(errno));
+		lclient_refuse(c, why);
 		return;
 	}
 	c->uid = cr.uid;
@@ -132,113 +130,15 @@ static void lclient_check_peer(struct lclient *c)
 	 * admitted wrongly */
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
 		ngroups = glen / sizeof groups[0];
-	if (!local_peer_allowed(&c->l->o, geteuid(), cr.uid, cr.gid, groups, ngroups, c->refused,
-				sizeof c->refused))
+	if (!local_peer_allowed(&c->l->o, geteuid(), cr.uid, cr.gid, groups, ngroups, why,
+				sizeof why)) {
 		log_warnx("local client pid %d uid %u refused: not in allowed_uids/allowed_gids",
 			  (int)cr.pid, (unsigned)cr.uid);
-	else
-		c->refused[0] = '\0';
-}
-
-/* ------------------------------------------------------------ answers */
-
-static void lclient_encode(struct lclient *c, const struct xvp_msg *m)
-{
-	int r = xvp_encode(&c->tx, m);
-
-	if (r < 0) {
-		/* XV_ENOSPC: the client does not read its answers */
-		log_warnx("local client pid %d: cannot queue an answer: %s: closing", (int)c->pid,
-			  xv_strerror(r));
-		xvbuf_reset(&c->tx);
-		c->dead = 1;
+		lclient_refuse(c, why);
 	}
 }
 
-/* One answer, in the framing of its query; the text is cut at a NUL (none
- * come from the bridge) and at what the packet kind carries. */
-static void lclient_send_answer(struct lclient *c, uint16_t version, uint32_t id, int state,
-				const char *text, size_t len)
-{
-	struct xvp_msg m = {.version = version, .id = id};
-	const char *nul = len > 0 ? memchr(text, '\0', len) : NULL;
-	int max;
-
-	if (nul != NULL)
-		len = (size_t)(nul - text);
-	m.type = version == XVP_XV ? XVP_XV_RESPONSE : XVP_RESPONSE;
-	m.result = (int16_t)(state >= 0 && state <= 3 ? state : 3);
-	max = xvp_max_text(m.version, m.type);
-	if (max >= 0 && len > (size_t)max)
-		len = (size_t)max;
-	m.text = text;
-	m.text_len = len;
-	lclient_encode(c, &m);
-}
-
-static void lreq_free(struct lreq *r)
-{
-	free(r->text);
-	free(r);
-}
-
-/* Plain answers leave in arrival order. */
-static void lclient_flush_plain(struct lclient *c)
-{
-	struct lreq *r;
-
-	while ((r = TAILQ_FIRST(&c->plain)) != NULL && r->done) {
-		TAILQ_REMOVE(&c->plain, r, link);
-		c->nplain--;
-		lclient_send_answer(c, r->version, 0, r->state, r->text ? r->text : "", r->len);
-		lreq_free(r);
-	}
-}
-
-/* r has its answer. */
-static void lreq_complete(struct lreq *r, int state, const char *text, size_t len)
-{
-	struct lclient *c = r->c;
-
-	r->h = NULL;
-	if (r->version == XVP_XV) {
-		TAILQ_REMOVE(&c->xv, r, link);
-		c->ntagged--;
-		lclient_send_answer(c, XVP_XV, r->id, state, text, len);
-		lreq_free(r);
-		return;
-	}
-	r->state = (int16_t)state;
-	r->text = malloc(len + 1);
-	if (r->text == NULL) {
-		r->state = 3;
-		r->len = 0;
-	} else {
-		memcpy(r->text, text, len);
-		r->text[len] = '\0';
-		r->len = len;
-	}
-	r->done = 1;
-	lclient_flush_plain(c);
-}
-
-static void lreq_completef(struct lreq *r, int state, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void lreq_completef(struct lreq *r, int state, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof text)
-		n = sizeof text - 1;
-	lreq_complete(r, state, text, (size_t)n);
-}
+/* ------------------------------------------------------------ requests */
 
 /* The bridge's answer (from the loop). */
 static void lreq_done(int state, const char *text, size_t len, void *arg)
@@ -246,271 +146,81 @@ static void lreq_done(int state, const char *text, size_t len, void *arg)
 	struct lreq *r = arg;
 	struct lclient *c = r->c;
 
-	lreq_complete(r, state, text, len);
+	r->h = NULL;
+	xvserve_answer(r->xrq, state, text, len);
 	lclient_after(c);
 }
 
-static struct lreq *lreq_new(struct lclient *c, uint16_t version, uint32_t id)
+/* Routes and submits a query (its text untrusted, bounded by the frame). */
+static void lclient_submit(void *ctx, struct xvserve_req *xrq, const char *untrusted, size_t len)
 {
-	struct lreq *r = calloc(1, sizeof *r);
-
-	if (r == NULL)
-		return NULL;
-	r->c = c;
-	r->version = version;
-	r->id = id;
-	if (version == XVP_XV) {
-		TAILQ_INSERT_TAIL(&c->xv, r, link);
-		c->ntagged++;
-	} else {
-		TAILQ_INSERT_TAIL(&c->plain, r, link);
-		c->nplain++;
-	}
-	return r;
-}
-
-/* Routes and submits the query of r. */
-static void lreq_submit(struct lreq *r, const char *untrusted, size_t len)
-{
+	struct lclient *c = ctx;
+	struct lreq *r = xvserve_req_data(xrq);
 	struct route rt;
 	char err[160];
 	int rc;
 
+	r->c = c;
+	r->xrq = xrq;
 	if (route_parse(untrusted, len, &rt, err, sizeof err) < 0) {
-		lreq_completef(r, 3, BRIDGE_MSG_BAD_QUERY, err);
+		xvserve_answerf(xrq, 3, BRIDGE_MSG_BAD_QUERY, err);
 		return;
 	}
-	rc = bridge_submit(r->c->l->b, &rt, 0, lreq_done, r, &r->h);
+	rc = bridge_submit(c->l->b, &rt, 0, lreq_done, r, &r->h);
 	if (rc < 0) {
 		r->h = NULL;
 		if (rc == -ESHUTDOWN)
-			lreq_completef(r, 3, "%s", BRIDGE_MSG_SHUTDOWN);
+			xvserve_answerf(xrq, 3, "%s", BRIDGE_MSG_SHUTDOWN);
 		else
-			lreq_completef(r, 3, "XENVCHAN: bridge out of memory");
+			xvserve_answerf(xrq, 3, "XENVCHAN: bridge out of memory");
 	}
 }
 
-/* ------------------------------------------------------------ requests */
-
-/* Closes once the queued output is out, with an ERROR id 0 first to a
- * client that speaks the extension: after its HELLO, and also before it
- * when the packet at fault is an extension one (PROTOCOL.md 5.4 rule 1).
- * A plain NRPE client gets no packet it cannot read. */
-static void lclient_fail(struct lclient *c, const char *why)
+static void lclient_cancel(void *ctx, struct xvserve_req *xrq)
 {
-	log_warnx("local client pid %d: %s: closing", (int)c->pid, why);
-	if (c->mux || c->speaks_xv) {
-		struct xvp_msg m = {.version = XVP_XV, .type = XVP_XV_ERROR, .id = 0};
-		m.text = why;
-		m.text_len = strlen(why);
-		lclient_encode(c, &m);
-	}
-	c->draining = 1;
-}
+	struct lreq *r = xvserve_req_data(xrq);
 
-static struct lreq *lclient_find(struct lclient *c, uint32_t id)
-{
-	struct lreq *r;
-
-	TAILQ_FOREACH(r, &c->xv, link)
-	{
-		if (r->id == id)
-			return r;
-	}
-	return NULL;
-}
-
-/* A refused peer: its first packet gets the reason in its own framing. */
-static void lclient_refuse(struct lclient *c, const struct xvp_msg *m)
-{
-	if (m->version != XVP_XV && m->type == XVP_QUERY) {
-		lclient_send_answer(c, m->version, 0, 3, c->refused, strlen(c->refused));
-	} else if (m->version == XVP_XV) {
-		struct xvp_msg e = {.version = XVP_XV, .type = XVP_XV_ERROR, .id = 0};
-		e.text = c->refused;
-		e.text_len = strlen(c->refused);
-		lclient_encode(c, &e);
-	}
-	c->draining = 1;
-}
-
-static void lclient_hello(struct lclient *c, const struct xvp_msg *m)
-{
-	struct xvp_msg ack = {.version = XVP_XV, .type = XVP_XV_HELLO_ACK};
-	int v;
-
-	if (c->mux) {
-		lclient_fail(c, "second HELLO");
-		return;
-	}
-	v = xvp_negotiate(m->proto_min, m->proto_max, XVP_PROTO_MIN, XVP_PROTO_MAX);
-	if (v < 0) {
-		lclient_fail(c, "no common protocol version");
-		return;
-	}
-	c->mux = 1;
-	ack.proto = (uint16_t)v;
-	ack.max_inflight = LOCAL_XV_MAX_INFLIGHT;
-	ack.max_request = XVP_MAX_BUFFER;
-	ack.text = LOCAL_SOFTWARE;
-	ack.text_len = strlen(LOCAL_SOFTWARE);
-	lclient_encode(c, &ack);
-}
-
-static void lclient_message(struct lclient *c, const struct xvp_msg *m)
-{
-	struct lreq *r;
-
-	if (c->refused[0] != '\0') {
-		lclient_refuse(c, m);
-		return;
-	}
-	if (m->version != XVP_XV) {
-		if (m->type != XVP_QUERY) {
-			lclient_fail(c, "unexpected NRPE response packet");
-			return;
-		}
-		if (c->nplain >= LOCAL_PLAIN_MAX) {
-			lclient_fail(c, "too many pipelined queries");
-			return;
-		}
-		r = lreq_new(c, m->version, 0);
-		if (r == NULL) {
-			lclient_fail(c, "bridge out of memory");
-			return;
-		}
-		lreq_submit(r, m->text, m->text_len);
-		return;
-	}
-	c->speaks_xv = 1;
-	switch (m->type) {
-	case XVP_XV_HELLO:
-		lclient_hello(c, m);
-		return;
-	case XVP_XV_QUERY:
-		if (!c->mux) {
-			lclient_fail(c, "tagged QUERY before HELLO");
-			return;
-		}
-		if (lclient_find(c, m->id) != NULL) {
-			lclient_fail(c, "request id already in use");
-			return;
-		}
-		if (c->ntagged >= LOCAL_XV_MAX_INFLIGHT) {
-			static const char busy[] = "too many requests in flight";
-			struct xvp_msg e = {.version = XVP_XV, .type = XVP_XV_ERROR, .id = m->id};
-			e.text = busy;
-			e.text_len = sizeof busy - 1;
-			lclient_encode(c, &e);
-			return;
-		}
-		r = lreq_new(c, XVP_XV, m->id);
-		if (r == NULL) {
-			lclient_fail(c, "bridge out of memory");
-			return;
-		}
-		lreq_submit(r, m->text, m->text_len);
-		return;
-	case XVP_XV_CANCEL:
-		if (!c->mux) {
-			lclient_fail(c, "CANCEL before HELLO");
-			return;
-		}
-		/* an id already answered: the answer and the CANCEL crossed */
-		r = lclient_find(c, m->id);
-		if (r != NULL && r->h != NULL) {
-			bridge_cancel(r->h);
-			lreq_completef(r, 3, "cancelled");
-		}
-		return;
-	case XVP_XV_PING: {
-		struct xvp_msg pong = {.version = XVP_XV, .type = XVP_XV_PONG, .id = m->id};
-		if (!c->mux) {
-			lclient_fail(c, "PING before HELLO");
-			return;
-		}
-		/* the PONGs queued by this parse loop may only be waiting
-		 * for it to end: they are offered to the socket before the
-		 * client is judged */
-		if (c->pongs >= XVP_XV_PONG_MAX) {
-			lclient_flush(c);
-			if (c->dead)
-				return; /* gone: nothing more to tell it */
-		}
-		if (c->pongs >= XVP_XV_PONG_MAX) {
-			char why[128];
-			snprintf(why, sizeof why,
-				 "the client sends PINGs but does not read the PONGs (%zu bytes "
-				 "waiting)",
-				 xvbuf_len(&c->tx));
-			lclient_fail(c, why);
-			return;
-		}
-		lclient_encode(c, &pong);
-		c->pongs++;
-		return;
-	}
-	case XVP_XV_ERROR:
-		c->draining = 1; /* the client is closing */
-		return;
-	default:
-		lclient_fail(c, "packet a client never sends");
-		return;
-	}
-}
-
-/* Handles every complete frame in rx while answers are not piling up.
- * -1: the stream is broken. */
-static int lclient_parse(struct lclient *c)
-{
-	while (!c->draining && !c->dead && xvbuf_len(&c->tx) < LOCAL_TX_HIGH) {
-		const uint8_t *untrusted = xvbuf_ptr(&c->rx);
-		size_t len = xvbuf_len(&c->rx);
-		struct xvp_msg m;
-		int r;
-
-		if (len == 0)
-			break;
-		r = xvp_frame(untrusted, len, NULL);
-		if (r == XV_EAGAIN)
-			break;
-		r = xvp_decode(untrusted, len, &m);
-		if (r < 0) {
-			char why[160];
-			snprintf(why, sizeof why, "bad packet: %s (%s)", xv_strerror(r), m.why);
-			lclient_fail(c, why);
-			return -1;
-		}
-		lclient_message(c, &m);
-		xvbuf_consume(&c->rx, (size_t)r);
-	}
-	return 0;
+	if (r->h != NULL)
+		bridge_cancel(r->h);
+	r->h = NULL;
 }
 
 /* ------------------------------------------------------------ I/O */
 
-static unsigned lclient_pending(const struct lclient *c)
+static void lclient_flush(void *ctx)
 {
-	return c->nplain + c->ntagged;
-}
+	struct lclient *c = ctx;
+	struct xvbuf *tx = xvserve_tx(c->e);
 
-static void lclient_flush(struct lclient *c)
-{
-	while (xvbuf_len(&c->tx) > 0) {
-		ssize_t w =
-		    send(c->fd, xvbuf_ptr(&c->tx), xvbuf_len(&c->tx), MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (xvbuf_len(tx) > 0) {
+		ssize_t w = send(c->fd, xvbuf_ptr(tx), xvbuf_len(tx), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				c->dead = 1; /* EPIPE, ECONNRESET: gone */
+				xvserve_gone(c->e); /* EPIPE, ECONNRESET: gone */
 			break;
 		}
-		xvbuf_consume(&c->tx, (size_t)w);
+		xvserve_wrote(c->e, (size_t)w);
 	}
-	if (xvbuf_len(&c->tx) == 0)
-		c->pongs = 0;
 }
+
+static void lclient_log(void *ctx, enum xvserve_level level, const char *msg)
+{
+	struct lclient *c = ctx;
+
+	if (level == XVSERVE_LOG_WARN)
+		log_warnx("local client pid %d: %s", (int)c->pid, msg);
+	else
+		log_debug("local client pid %d: %s", (int)c->pid, msg);
+}
+
+static const struct xvserve_ops lclient_ops = {
+    .submit = lclient_submit,
+    .cancel = lclient_cancel,
+    .flush = lclient_flush,
+    .log = lclient_log,
+};
 
 static void lclient_kick(struct lclient *c)
 {
@@ -526,17 +236,19 @@ static void lclient_kick(struct lclient *c)
 static void lclient_after(struct lclient *c)
 {
 	struct ev_loop *loop = c->l->loop;
-	int reading, events;
+	struct xvbuf *tx = xvserve_tx(c->e);
+	int events;
 
 	lclient_flush(c);
-	if (!c->dead && !c->draining && xvbuf_len(&c->tx) < LOCAL_TX_HIGH && lclient_parse(c) < 0)
+	if (xvserve_parse(c->e) < 0)
 		lclient_flush(c);
-	if (c->dead || (c->draining && xvbuf_len(&c->tx) == 0)) {
+	if (xvserve_finished(c->e) ||
+	    (c->eof && xvserve_pending(c->e) == 0 && xvbuf_len(tx) == 0)) {
 		lclient_kick(c);
 		return;
 	}
-	reading = !c->draining && xvbuf_len(&c->tx) < LOCAL_TX_HIGH && xvbuf_avail(&c->rx) > 0;
-	events = (reading ? EV_READ : 0) | (xvbuf_len(&c->tx) > 0 ? EV_WRITE : 0);
+	events =
+	    (!c->eof && xvserve_reading(c->e) ? EV_READ : 0) | (xvbuf_len(tx) > 0 ? EV_WRITE : 0);
 	if (events != (c->io_w.events & (EV_READ | EV_WRITE))) {
 		ev_io_stop(loop, &c->io_w);
 		ev_io_set(&c->io_w, c->fd, events);
@@ -545,10 +257,10 @@ static void lclient_after(struct lclient *c)
 	}
 	/* the idle limit runs while the client owes us a query: nothing
 	 * pending, or a partial frame */
-	if (lclient_pending(c) == 0 || xvbuf_len(&c->rx) > 0) {
+	if (xvserve_pending(c->e) == 0 || xvbuf_len(xvserve_rx(c->e)) > 0) {
 		if (!ev_is_active(&c->idle_w)) {
 			ev_timer_set(&c->idle_w,
-				     c->refused[0] ? LOCAL_REFUSED_TIMEOUT : c->l->o.timeout, 0.);
+				     c->refused ? LOCAL_REFUSED_TIMEOUT : c->l->o.timeout, 0.);
 			ev_timer_start(loop, &c->idle_w);
 		}
 	} else {
@@ -559,43 +271,55 @@ static void lclient_after(struct lclient *c)
 static void lclient_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct lclient *c = LC_OF(w, io_w);
+	struct xvbuf *rx = xvserve_rx(c->e);
 
 	if (revents & EV_READ) {
 		size_t budget = LOCAL_RX_MAX;
+		int dead = 0;
 
-		while (budget > 0 && !c->dead && xvbuf_avail(&c->rx) > 0) {
-			size_t room = xvbuf_avail(&c->rx);
+		while (budget > 0 && !c->eof && xvserve_reading(c->e)) {
+			size_t room = xvbuf_avail(rx);
 			uint8_t *p;
 			ssize_t n;
 
 			if (room > LOCAL_READ_CHUNK)
 				room = LOCAL_READ_CHUNK;
-			if (xvbuf_reserve(&c->rx, room, &p) < 0)
+			if (xvbuf_reserve(rx, room, &p) < 0)
 				break;
 			n = recv(c->fd, p, room, MSG_DONTWAIT);
-			xvbuf_trim(&c->rx, n > 0 ? room - (size_t)n : room);
+			xvbuf_trim(rx, n > 0 ? room - (size_t)n : room);
 			if (n > 0) {
 				budget -= (size_t)n < budget ? (size_t)n : budget;
-				if (lclient_parse(c) < 0)
+				if (xvserve_parse(c->e) < 0)
 					break;
 				/* a partial frame: the idle limit measures it from
 				 * its first byte */
 				continue;
 			}
 			if (n == 0) {
-				/* gone (NRPE clients never half-close): what it
-				 * asked is cancelled, down to the probes */
-				c->dead = 1;
+				/* the end of its stream: a client that closed
+				 * (POLLHUP: a Unix socket tells) is gone, and what
+				 * it asked is cancelled, down to the probes; one
+				 * that half-closed (shutdown SHUT_WR) still gets
+				 * its answers */
+				struct pollfd pfd = {.fd = c->fd, .events = 0};
+				if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
+					dead = 1;
+				else
+					c->eof = 1;
 			} else if (errno == EINTR) {
 				continue;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				c->dead = 1;
+				dead = 1;
 			}
 			break;
 		}
-		if (c->dead && xvbuf_len(&c->rx) > 0 && !c->draining)
-			log_debug("local client pid %d: hung up in the middle of a query",
-				  (int)c->pid);
+		if (dead) {
+			if (xvbuf_len(rx) > 0)
+				log_debug("local client pid %d: hung up in the middle of a query",
+					  (int)c->pid);
+			xvserve_gone(c->e);
+		}
 	}
 	lclient_after(c);
 }
@@ -604,7 +328,7 @@ static void lclient_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct lclient *c = LC_OF(w, idle_w);
 
-	lclient_close(c, xvbuf_len(&c->rx) > 0 ? "query not completed in time" : "idle");
+	lclient_close(c, xvbuf_len(xvserve_rx(c->e)) > 0 ? "query not completed in time" : "idle");
 }
 
 static void lclient_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -619,28 +343,14 @@ static void lclient_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void lclient_close(struct lclient *c, const char *why)
 {
 	struct local *l = c->l;
-	struct lreq *r;
 
 	if (why != NULL)
 		log_debug("local client pid %d: %s", (int)c->pid, why);
-	while ((r = TAILQ_FIRST(&c->plain)) != NULL) {
-		TAILQ_REMOVE(&c->plain, r, link);
-		if (r->h != NULL)
-			bridge_cancel(r->h);
-		lreq_free(r);
-	}
-	while ((r = TAILQ_FIRST(&c->xv)) != NULL) {
-		TAILQ_REMOVE(&c->xv, r, link);
-		if (r->h != NULL)
-			bridge_cancel(r->h);
-		lreq_free(r);
-	}
+	xvserve_free(c->e);
 	ev_io_stop(l->loop, &c->io_w);
 	ev_timer_stop(l->loop, &c->idle_w);
 	ev_timer_stop(l->loop, &c->kick_w);
 	close(c->fd);
-	xvbuf_free(&c->rx);
-	xvbuf_free(&c->tx);
 	TAILQ_REMOVE(&l->clients, c, link);
 	l->nclients--;
 	free(c);
@@ -649,6 +359,16 @@ static void lclient_close(struct lclient *c, const char *why)
 static void local_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct local *l = (struct local *)((char *)w - offsetof(struct local, accept_w));
+	static const struct xvserve_limits lim = {
+	    .max_inflight = LOCAL_XV_MAX_INFLIGHT,
+	    .max_tagged = LOCAL_XV_MAX_INFLIGHT,
+	    .max_plain = LOCAL_PLAIN_MAX,
+	    .rx_max = LOCAL_RX_MAX,
+	    .tx_max = LOCAL_TX_MAX,
+	    .tx_high = LOCAL_TX_HIGH,
+	    .software = LOCAL_SOFTWARE,
+	    .req_extra = sizeof(struct lreq),
+	};
 
 	for (int i = 0; i < LOCAL_ACCEPT_PER_WAKEUP; i++) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -664,26 +384,25 @@ static void local_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			continue;
 		}
 		c = calloc(1, sizeof *c);
-		if (c == NULL || xvbuf_init(&c->rx, LOCAL_RX_MAX) < 0 ||
-		    xvbuf_init(&c->tx, LOCAL_TX_MAX) < 0) {
+		if (c == NULL || (c->e = xvserve_new(&lim, &lclient_ops, c)) == NULL) {
 			free(c);
 			close(fd);
 			continue;
 		}
 		c->l = l;
 		c->fd = fd;
-		TAILQ_INIT(&c->plain);
-		TAILQ_INIT(&c->xv);
 		TAILQ_INSERT_TAIL(&l->clients, c, link);
 		l->nclients++;
 		ev_io_init(&c->io_w, lclient_io_cb, fd, EV_READ);
 		ev_init(&c->idle_w, lclient_idle_cb);
 		ev_init(&c->kick_w, lclient_kick_cb);
 		lclient_check_peer(c);
-		if (c->refused[0] == '\0' && l->nclients > l->o.max_clients) {
-			snprintf(c->refused, sizeof c->refused,
+		if (!c->refused && l->nclients > l->o.max_clients) {
+			char why[XVSERVE_REFUSED_MAX];
+			snprintf(why, sizeof why,
 				 "XENVCHAN: bridge busy: more than %u local clients at once",
 				 l->o.max_clients);
+			lclient_refuse(c, why);
 			log_warnx("local socket: more than %u clients: refusing pid %d",
 				  l->o.max_clients, (int)c->pid);
 		}
@@ -869,27 +588,7 @@ void local_stop(struct local *l)
 		return;
 	ev_io_stop(l->loop, &l->accept_w);
 	while ((c = TAILQ_FIRST(&l->clients)) != NULL) {
-		struct lreq *r;
-
-		/* completing one may free others (plain answers leave in
-		 * order): look again from the head each time */
-		for (;;) {
-			TAILQ_FOREACH(r, &c->plain, link)
-			{
-				if (r->h != NULL)
-					break;
-			}
-			if (r == NULL)
-				TAILQ_FOREACH(r, &c->xv, link)
-				{
-					if (r->h != NULL)
-						break;
-				}
-			if (r == NULL)
-				break;
-			bridge_cancel(r->h);
-			lreq_completef(r, 3, "%s", BRIDGE_MSG_SHUTDOWN);
-		}
+		xvserve_shutdown(c->e, 3, BRIDGE_MSG_SHUTDOWN);
 		lclient_flush(c); /* best effort: whatever the socket takes now */
 		lclient_close(c, NULL);
 	}

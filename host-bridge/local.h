@@ -6,7 +6,9 @@
  * connection; they are answered in order, as the agent does).  After a
  * HELLO a client may also use the XV extension (PROTOCOL.md section 5)
  * with the bridge as the server: tagged queries answered as they finish,
- * CANCEL, PING.
+ * CANCEL, PING.  The protocol itself is the engine's (proto/xvserve.h), the
+ * same as the agent's; this file is its adapter: the socket, who may use
+ * it, and the route of each query to a guest.
  *
  * Who may talk to the bridge is decided twice: by the socket file's mode
  * and group (who can connect at all), then by the peer's credentials

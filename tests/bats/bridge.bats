@@ -163,6 +163,65 @@ EOF
 	assert_failure
 }
 
+# lxv MODE ARGS: a client of the local socket for what xvc.py does not do
+#   half Q            v4 query, shutdown(SHUT_WR), then "rc text" of the answer
+#   maxresp N Q       HELLO with max_response N, tagged query: "buflen rc text"
+lxv() {
+	python3 - "$BT/bridge.sock" "$@" <<'PY'
+import socket, struct, sys, zlib
+def frame(version, ptype, payload):
+    h = struct.pack('>hhIhhi', version, ptype, 0, 0, 0, len(payload))
+    crc = zlib.crc32(h + payload) & 0xffffffff
+    return struct.pack('>hhIhhi', version, ptype, crc, 0, 0, len(payload)) + payload
+def read_frame(s, buf):
+    while len(buf) < 16 or len(buf) < 16 + struct.unpack('>i', buf[12:16])[0]:
+        d = s.recv(65536)
+        if not d:
+            print('closed after %d bytes' % len(buf)); sys.exit(5)
+        buf += d
+    n = 16 + struct.unpack('>i', buf[12:16])[0]
+    return buf[:n], buf[n:]
+def text(f, off):
+    return f[off:].split(b'\0')[0].decode('utf-8', 'replace').rstrip('\n')
+path, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(path)
+if mode == 'half':
+    s.sendall(frame(4, 1, (args[0].encode() + b'\0').ljust(1020, b'\0')))
+    s.shutdown(socket.SHUT_WR)
+    f, _ = read_frame(s, b'')
+    print(struct.unpack('>h', f[8:10])[0], text(f, 16))
+elif mode == 'maxresp':
+    s.sendall(frame(0x5856, 1, struct.pack('>HHII', 1, 1, 16, int(args[0])) + b'lxv\0'))
+    s.sendall(frame(0x5856, 3, struct.pack('>I', 1) + args[1].encode() + b'\0'))
+    f, buf = read_frame(s, b'')
+    f, buf = read_frame(s, buf)
+    print(struct.unpack('>i', f[12:16])[0], struct.unpack('>h', f[8:10])[0], text(f, 20))
+PY
+}
+
+@test "bridge: a local client that half-closes after its query still gets the answer" {
+	guest_add 5 web01
+	guest_agent 5 <<<"command[s1]=$BT/probes/sleep.sh 1 done"
+	bridge_start
+	run lxv half web01/s1
+	assert_success
+	assert_output "0 OK - done"
+}
+
+@test "bridge: the local socket keeps a tagged answer within the client's HELLO max_response" {
+	guest_add 5 web01
+	guest_agent 5 <<<"command[big]=$BT/probes/big.sh 4000"
+	bridge_start
+	run lxv maxresp 64 web01/big
+	assert_success
+	# 64 bytes of buffer: the id, 59 bytes of text, the NUL (PROTOCOL.md 5.4 rule 6)
+	assert_output --regexp '^64 0 .{59}$'
+	run lxv maxresp 65536 web01/big
+	assert_output --regexp '^4005 0 '
+}
+
 @test "bridge: per-guest limits: in flight, then queued, then 'too many requests waiting'" {
 	guest_add 5 web01
 	guest_agent 5 <<EOF

@@ -36,6 +36,7 @@ command[crit]=$PLUGINS/check_dummy 2 "disk full"
 command[multi]=$BT/probes/exit.sh 1 "WARN - first" "second|perf=1"
 command[big]=$BT/probes/big.sh 61440
 command[slow]=$BT/probes/sleep.sh 5
+command[second]=$BT/probes/sleep.sh 1
 EOF
 }
 
@@ -141,20 +142,12 @@ certs() {
 	cmp <(head -c 1023 "$BT/expected") <(head -c 1023 "$BT/v2.out")
 }
 
-@test "nrpe: a probe slower than check_nrpe -t: check_nrpe's own timeout, the probe is cancelled" {
+@test "nrpe: a probe slower than check_nrpe -t: check_nrpe's own timeout, the listener carries on" {
 	nrpe_agent
 	nrpe_start nrpe_tls=0
 	run cn -n -t 1 -c web01/slow
 	assert_equal "$status" 2
 	assert_output "CHECK_NRPE STATE CRITICAL: Socket timeout after 1 seconds."
-	wait_log "went away before its answer: request cancelled"
-	# and the bridge cancels it at the agent, which kills the probe
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -q "command 'slow' (pid [0-9]*) cancelled" "$BT/agent-5.log" && break
-		sleep 0.1
-	done
-	grep -q "command 'slow' (pid [0-9]*) cancelled" "$BT/agent-5.log"
 	run cn -n -u -t 1 -c web01/slow
 	assert_equal "$status" 3
 	assert_output "CHECK_NRPE STATE UNKNOWN: Socket timeout after 1 seconds."
@@ -164,6 +157,38 @@ certs() {
 	run cn -n -c web01/ok
 	assert_success
 	assert_output "OK: all good"
+}
+
+@test "nrpe: a client that resets before its answer: the probe is cancelled" {
+	nrpe_agent
+	nrpe_start nrpe_tls=0
+	run nc_raw -x 0.5 -r web01/slow
+	assert_output "hung up"
+	wait_log "went away before its answer: request cancelled"
+	# and the bridge cancels it at the agent, which kills the probe
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -q "command 'slow' (pid [0-9]*) cancelled" "$BT/agent-5.log" && break
+		sleep 0.1
+	done
+	grep -q "command 'slow' (pid [0-9]*) cancelled" "$BT/agent-5.log"
+}
+
+@test "nrpe: a client that half-closes after its query still gets the answer" {
+	nrpe_agent
+	nrpe_start nrpe_tls=0
+	# shutdown(SHUT_WR) is a valid TCP half-close: the answer still goes
+	# out; only a reset or a failed write means the client is gone
+	run nc_raw -s -t 10 web01/second
+	assert_success
+	assert_output --regexp '^4 0 [0-9]+ '
+	run nc_raw -s -m v2 -t 10 web01/second
+	assert_success
+	assert_output --regexp '^2 0 1036 '
+	! grep -q "went away before its answer" "$BT/bridge.log"
+	# an immediate answer, as before
+	run nc_raw -s web01/ok
+	assert_output --regexp "^4 0 [0-9]+ OK: all good$"
 }
 
 @test "nrpe: a check still waiting when the bridge stops hears why" {
@@ -209,7 +234,7 @@ certs() {
 		nc_raw -n 600 -x 0 web01/ok >/dev/null  # half a query
 	done
 	for i in 1 2 3; do
-		nc_raw -x 0.3 web01/slow >/dev/null  # while the probe runs
+		nc_raw -x 0.3 -r web01/slow >/dev/null  # reset while the probe runs
 	done
 	wait_log "went away before its answer: request cancelled"
 	run cn -n -c web01/ok

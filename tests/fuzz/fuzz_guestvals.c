@@ -161,8 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(a.present == ((flags & 1) != 0));
 	if (a.valid) {
 		CHECK(a.present && (flags & 7) == 7);
-		CHECK(len[2] == strlen(GUESTS_ADVERT_PROTOCOL) &&
-		      memcmp(f[2], GUESTS_ADVERT_PROTOCOL, len[2]) == 0);
+		CHECK(len[2] == strlen(XVWIRE_PROTOCOL) &&
+		      memcmp(f[2], XVWIRE_PROTOCOL, len[2]) == 0);
 		CHECK(a.vmin >= 1 && a.vmin <= a.vmax && a.vmax <= 65535);
 		CHECK(a.vmin <= XVP_PROTO_MAX && a.vmax >= XVP_PROTO_MIN);
 		CHECK(a.transport == want);

@@ -89,7 +89,7 @@ void agent_listen(struct agent *ag)
 {
 	if (ag->session)
 		return;
-	ag->session = session_start(ag);
+	ag->session = session_start(ag, agent_listen);
 	CHECK(ag->session != NULL);
 }
 

@@ -2,14 +2,16 @@
  * nrpeclient - a misbehaving (or plain) NRPE client for the bridge's NRPE
  * listener tests: what check_nrpe cannot be made to do.  Plain TCP only.
  *
- *   nrpeclient [-a ADDR] -p PORT [-m v2|v4] [-n BYTES] [-b] [-x SECS]
+ *   nrpeclient [-a ADDR] -p PORT [-m v2|v4] [-n BYTES] [-b] [-s] [-x SECS [-r]]
  *              [-t SECS] [-X HEX] [QUERY]
  *
  *   -m      packet version of the query (default v4, padded as check_nrpe)
  *   -n      send only the first BYTES bytes of the packet, then wait
  *   -b      flip a bit of the CRC field (a corrupt packet)
  *   -X HEX  send these bytes instead of a query
+ *   -s      half-close after sending (shutdown SHUT_WR), then read
  *   -x SECS hang up SECS seconds after sending, without reading
+ *   -r      with -x: hang up with a reset (SO_LINGER 0) instead of a FIN
  *   -t SECS give up waiting for the answer after SECS (default 30)
  *
  * Prints the answer as "<version> <rc> <frame bytes> <text>" (one trailing
@@ -103,12 +105,12 @@ int main(int argc, char **argv)
 	const char *addr = "127.0.0.1", *port = NULL, *hex = NULL;
 	double timeout = 30, hangup = -1, deadline;
 	long nsend = -1;
-	int c, corrupt = 0, fd = -1, rc = 0;
+	int c, corrupt = 0, halfclose = 0, reset = 0, fd = -1, rc = 0;
 	uint16_t version = XVP_V4;
 	struct xvbuf tx, rx;
 	size_t sent = 0, len;
 
-	while ((c = getopt(argc, argv, "a:p:m:n:bx:t:X:")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:m:n:bsrx:t:X:")) != -1) {
 		switch (c) {
 		case 'a':
 			addr = optarg;
@@ -125,6 +127,12 @@ int main(int argc, char **argv)
 		case 'b':
 			corrupt = 1;
 			break;
+		case 's':
+			halfclose = 1;
+			break;
+		case 'r':
+			reset = 1;
+			break;
 		case 'x':
 			hangup = atof(optarg);
 			break;
@@ -140,7 +148,7 @@ int main(int argc, char **argv)
 	}
 	if (!port || (!hex && optind != argc - 1)) {
 		fprintf(stderr, "usage: nrpeclient [-a ADDR] -p PORT [-m v2|v4] [-n BYTES] [-b] "
-				"[-x SECS] [-t SECS] [-X HEX] [QUERY]\n");
+				"[-s] [-x SECS [-r]] [-t SECS] [-X HEX] [QUERY]\n");
 		return 2;
 	}
 	if (xvbuf_init(&tx, XVP_MAX_FRAME) < 0 || xvbuf_init(&rx, XVP_MAX_FRAME + 1) < 0)
@@ -181,11 +189,19 @@ int main(int argc, char **argv)
 		}
 		sent += (size_t)n;
 	}
+	if (halfclose && shutdown(fd, SHUT_WR) != 0) {
+		printf("shutdown failed: %s\n", strerror(errno));
+		RC(5);
+	}
 	if (hangup >= 0) {
 		struct timespec ts = {(time_t)hangup,
 				      (long)((hangup - (double)(time_t)hangup) * 1e9)};
 
 		nanosleep(&ts, NULL);
+		if (reset) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		}
 		close(fd);
 		fd = -1;
 		printf("hung up\n");

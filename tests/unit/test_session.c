@@ -5,7 +5,10 @@
  * plain NRPE client gets instead, and the PING/PONG rule (rule 7): a client
  * that floods PINGs without reading the PONGs is told why and dropped, and
  * the agent listens again even if that client then leaves without reading.
- * No probe runs here.
+ * Where the agent and the bridge's local socket once differed, the spec's
+ * answer: a tagged answer within the HELLO's max_response (rule 6), a
+ * cancelled request answered "cancelled" (rule 5), a query without memory
+ * refused with ERROR and its id (rule 4).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -35,18 +38,33 @@
 static struct agent a;
 static char tmpdir[64];
 
+/* linked with -Wl,--wrap=calloc (Makefile): calloc_fail makes the next
+ * calloc of the code under test fail, once */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+static int calloc_fail;
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	if (calloc_fail) {
+		calloc_fail = 0;
+		return NULL;
+	}
+	return __real_calloc(n, size);
+}
+
 struct client {
 	struct chan *ch;
 	struct xvbuf in; /* read, not yet decoded */
 	uint8_t frame[XVP_MAX_FRAME];
 };
 
-/* session.c re-listens through this after each client (the agent's main
- * defines it in the daemon) */
+/* session.c calls this after each client (the agent's main passes its
+ * own, which listens again with back-off) */
 void agent_listen(struct agent *ag)
 {
 	if (ag->session == NULL)
-		ag->session = session_start(ag);
+		ag->session = session_start(ag, agent_listen);
 	assert_non_null(ag->session);
 }
 
@@ -434,13 +452,111 @@ static void test_ping_burst_read(void **state)
 	client_close(&c);
 }
 
+/* The HELLO's max_response bounds every tagged answer (rule 6): 20 bytes
+ * of buffer hold the id, 15 bytes of text and the NUL. */
+static void test_max_response(void **state)
+{
+	struct xvp_msg h = {.version = XVP_XV,
+			    .type = XVP_XV_HELLO,
+			    .proto_min = 1,
+			    .proto_max = 1,
+			    .max_inflight = 16,
+			    .max_response = 20,
+			    .text = "test",
+			    .text_len = 4};
+	struct xvp_msg q = {.version = XVP_XV,
+			    .type = XVP_XV_QUERY,
+			    .id = 3,
+			    .text = "_NRPE_CHECK",
+			    .text_len = 11};
+	static const char version[] = AGENT_NAME " v" XV_VERSION;
+	struct client c;
+	struct xvp_msg m;
+
+	client_open(&c);
+	client_send(&c, &h);
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_HELLO_ACK);
+	client_send(&c, &q);
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_RESPONSE);
+	assert_int_equal(m.id, 3);
+	assert_int_equal(m.text_len, 15);
+	assert_memory_equal(m.text, version, 15);
+	client_close(&c);
+}
+
+/* Rule 5: a cancelled request is answered UNKNOWN "cancelled", the same
+ * text as from the bridge's local socket. */
+static void test_cancel_answer(void **state)
+{
+	struct xvp_msg q = {
+	    .version = XVP_XV, .type = XVP_XV_QUERY, .id = 5, .text = "slow", .text_len = 4};
+	struct xvp_msg cancel = {.version = XVP_XV, .type = XVP_XV_CANCEL, .id = 5};
+	struct client c;
+	struct xvp_msg m;
+	double t0;
+
+	client_open(&c);
+	hello(&c, 1, 1);
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_HELLO_ACK);
+	client_send(&c, &q);
+	t0 = now();
+	while (now() - t0 < 0.2)
+		spin();
+	client_send(&c, &cancel);
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_RESPONSE);
+	assert_int_equal(m.id, 5);
+	assert_int_equal(m.result, 3);
+	assert_int_equal(m.text_len, sizeof "cancelled" - 1);
+	assert_memory_equal(m.text, "cancelled", m.text_len);
+	client_close(&c);
+}
+
+/* Rule 4: a tagged QUERY the agent has no memory for is answered with an
+ * ERROR that carries its id, and the connection goes on. */
+static void test_query_nomem(void **state)
+{
+	struct xvp_msg q = {
+	    .version = XVP_XV, .type = XVP_XV_QUERY, .id = 7, .text = "x", .text_len = 1};
+	struct xvp_msg ping = {.version = XVP_XV, .type = XVP_XV_PING, .id = 9};
+	struct client c;
+	struct xvp_msg m;
+	struct xvbuf b;
+
+	client_open(&c);
+	hello(&c, 1, 1);
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_HELLO_ACK);
+	assert_int_equal(xvbuf_init(&b, XVP_MAX_FRAME), 0);
+	assert_true(xvp_encode(&b, &q) > 0);
+	assert_int_equal(chan_write(c.ch, xvbuf_ptr(&b), xvbuf_len(&b)), (ssize_t)xvbuf_len(&b));
+	xvbuf_free(&b);
+	calloc_fail = 1; /* the next calloc: the request's */
+	spin();
+	calloc_fail = 0;
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_ERROR);
+	assert_int_equal(m.id, 7);
+	assert_int_equal(m.text_len, sizeof "out of memory" - 1);
+	assert_memory_equal(m.text, "out of memory", m.text_len);
+	client_send(&c, &ping);
+	assert_int_equal(client_next(&c, &m), 1);
+	assert_int_equal(m.type, XVP_XV_PONG);
+	assert_int_equal(m.id, 9);
+	client_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_xv_before_hello),	   cmocka_unit_test(test_no_common_version),
 	    cmocka_unit_test(test_plain_violation_silent), cmocka_unit_test(test_ping_flood_unread),
 	    cmocka_unit_test(test_ping_flood_then_leave),  cmocka_unit_test(test_ping_burst_read),
-	    cmocka_unit_test(test_cancel_then_leave),
+	    cmocka_unit_test(test_cancel_then_leave),	   cmocka_unit_test(test_max_response),
+	    cmocka_unit_test(test_cancel_answer),	   cmocka_unit_test(test_query_nomem),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
