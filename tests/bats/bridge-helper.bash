@@ -196,6 +196,19 @@ xvc() {
 }
 
 # Milliseconds since the epoch, for coarse timing.
+# spans_dir: $BT/spans, where probes/span.sh (run as the probe user) writes
+# when each run started and ended
+spans_dir() {
+	mkdir -p "$BT/spans"
+	chmod 1777 "$BT/spans"
+}
+
+# spans_max_at_once: the most span.sh runs under way at one time
+spans_max_at_once() {
+	cat "$BT"/spans/span.* | awk '{ print $1, 1; print $2, -1 }' | sort -k1,1n -k2,2n |
+		awk '{ n += $2; if (n > m) m = n } END { print m + 0 }'
+}
+
 now_ms() {
 	date +%s%3N
 }
