@@ -16,7 +16,8 @@
 #                     listener reached from the host through QEMU)
 # Usage: build-images.sh OUT
 # Env: DOM0_BINS, DOMU_BINS = "src:/dest ..." executables to install (with
-#      the shared libraries ldd finds); KVER (default: the newest kernel
+#      the shared libraries ldd finds); DOMU_MODULES = "path/x.ko ..." modules
+#      that replace the domU's x.ko (their vermagic must be KVER's); KVER (default: the newest kernel
 #      with both /boot/vmlinuz-KVER and /lib/modules/KVER).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,6 +109,12 @@ fi
 # ---- domU
 D=$OUT/domu-root
 mk_busybox_root "$D"
+for ko in ${DOMU_MODULES:-}; do
+	vm=$(modinfo -F vermagic "$ko") || exit 1
+	case $vm in "$KVER "*) ;; *) echo "build-images: $ko is for ${vm%% *}, not $KVER" >&2; exit 1 ;; esac
+	install -m644 "$ko" "$D/lib/modules/$(basename "$ko")"
+	echo "build-images: domU module $(basename "$ko") from $ko"
+done
 install_bins "$D" "${DOMU_BINS:-}"
 for p in $PLUGINS; do copy_with_libs "$D" "$PLUGINDIR/$p"; done
 # check_procs runs /bin/ps axwwo ..., check_load /usr/bin/uptime: procps's,

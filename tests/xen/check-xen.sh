@@ -24,9 +24,12 @@
 #      stops there; a normal run on an idle 2-core machine takes a few minutes),
 #      MEM (QEMU MiB, 1536), DOM0MEM (768M), CPU (TCG model, qemu64,+rdrand),
 #      NRPE_PORT (host port forwarded to dom0:5666; default: a free one),
-#      XEN_SAVE_RESTORE=1: also xl save + xl restore the guest and check that
-#      it answers under its new domid (steps/dom0-save-restore.sh: off by
-#      default, it fails on a guest kernel bug, see there),
+#      XEN_SAVE_RESTORE=N: also xl save + xl restore the guest N times in a
+#      row and check each time that it answers under its new domid and that
+#      its console shows no BUG/WARNING/Oops (steps/dom0-save-restore.sh: off
+#      by default, it fails on a guest kernel bug, see there),
+#      XEN_DOMU_MODULES="a.ko b.ko": kernel modules that replace the domU's
+#      own of the same name (e.g. the fixed xen-evtchn.ko of kernel/),
 #      XEN_SHELL=1: boot interactively to a root shell in dom0 (Ctrl-a x quits)
 set -uo pipefail
 
@@ -73,9 +76,15 @@ step_names() { # FILE: the names of its step/gate lines
 mapfile -t EXPECTED < <(step_names "$here/steps/dom0.sh")
 EXPECTED+=("${HOST_STEPS[@]}")
 DOM0_FLAGS=
-if [ "${XEN_SAVE_RESTORE:-0}" = 1 ]; then
-	mapfile -t -O "${#EXPECTED[@]}" EXPECTED < <(step_names "$here/steps/dom0-save-restore.sh")
-	DOM0_FLAGS+=" xentest.saverestore"
+SR_ROUNDS=${XEN_SAVE_RESTORE:-0}
+[[ $SR_ROUNDS =~ ^[0-9]+$ ]] || SR_ROUNDS=0
+if [ "$SR_ROUNDS" -gt 0 ]; then
+	# its step names end in the round number: save-restore-r1, ...
+	mapfile -t sr_names < <(step_names "$here/steps/dom0-save-restore.sh")
+	for ((r = 1; r <= SR_ROUNDS; r++)); do
+		for n in "${sr_names[@]}"; do EXPECTED+=("$n$r"); done
+	done
+	DOM0_FLAGS+=" xentest.saverestore=$SR_ROUNDS"
 fi
 
 # the result line when nothing could be booted: every step is a failure
@@ -98,6 +107,7 @@ exec 9>"$XOUT/.lock"
 flock -n 9 || give_up "another check-xen is running in $XOUT"
 t=${EPOCHREALTIME/./}
 if ! DOM0_BINS=$(prefix_bins "$DOM0_BINS") DOMU_BINS=$(prefix_bins "$DOMU_BINS") \
+	DOMU_MODULES=${XEN_DOMU_MODULES:-} \
 	"$here/build-images.sh" "$XOUT" >"$XOUT/build.log" 2>&1; then
 	tail -20 "$XOUT/build.log"
 	give_up "building the images failed (log: $XOUT/build.log)"
