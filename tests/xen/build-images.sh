@@ -146,12 +146,17 @@ install_bins "$R" "${DOM0_BINS:-}"
 install -m644 "$here/steps/lib.sh" "$R/xentest/lib.sh"
 install -m644 "$here/steps/dom0.sh" "$R/xentest/dom0.sh"
 install -m644 "$here/steps/dom0-save-restore.sh" "$R/xentest/dom0-save-restore.sh"
+install -m644 "$here/steps/dom0-migrate.sh" "$R/xentest/dom0-migrate.sh"
 mkdir -p "$R/etc/xen/scripts" "$R/boot"
 cp /etc/xen/xl.conf "$R/etc/xen/" 2>/dev/null || true
 install -m644 "$here/files/domu.cfg" "$R/etc/xen/domu.cfg"
 # the second guest: same images, its own name and MAC
 sed -e 's/^name = .*/name = "probe2"/' -e 's/12:34:56/12:34:57/' "$here/files/domu.cfg" \
 	>"$R/etc/xen/domu2.cfg"
+# the third, for the migration steps: PVH (PV guests cannot migrate on
+# Debian's Xen), its own name and MAC
+sed -e 's/^name = .*/name = "probe3"/' -e 's/^type = .*/type = "pvh"/' -e 's/12:34:56/12:34:58/' \
+	"$here/files/domu.cfg" >"$R/etc/xen/domu3.cfg"
 mkdir -p "$R/etc/xenvchan" "$R/xentest/probes"
 [ -e "$here/files/bridge.cfg" ] && install -m644 "$here/files/bridge.cfg" "$R/etc/xenvchan/bridge.cfg"
 install -m755 "$here"/files/probes/*.sh "$R/xentest/probes/"
