@@ -16,7 +16,8 @@
 #                     listener reached from the host through QEMU)
 # Usage: build-images.sh OUT
 # Env: DOM0_BINS, DOMU_BINS = "src:/dest ..." executables to install (with
-#      the shared libraries ldd finds); KVER (default: the newest kernel
+#      the shared libraries ldd finds); DOMU_MODULES = "path/x.ko ..." modules
+#      that replace the domU's x.ko (their vermagic must be KVER's); KVER (default: the newest kernel
 #      with both /boot/vmlinuz-KVER and /lib/modules/KVER).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,6 +109,12 @@ fi
 # ---- domU
 D=$OUT/domu-root
 mk_busybox_root "$D"
+for ko in ${DOMU_MODULES:-}; do
+	vm=$(modinfo -F vermagic "$ko") || exit 1
+	case $vm in "$KVER "*) ;; *) echo "build-images: $ko is for ${vm%% *}, not $KVER" >&2; exit 1 ;; esac
+	install -m644 "$ko" "$D/lib/modules/$(basename "$ko")"
+	echo "build-images: domU module $(basename "$ko") from $ko"
+done
 install_bins "$D" "${DOMU_BINS:-}"
 for p in $PLUGINS; do copy_with_libs "$D" "$PLUGINDIR/$p"; done
 # check_procs runs /bin/ps axwwo ..., check_load /usr/bin/uptime: procps's,
@@ -139,12 +146,17 @@ install_bins "$R" "${DOM0_BINS:-}"
 install -m644 "$here/steps/lib.sh" "$R/xentest/lib.sh"
 install -m644 "$here/steps/dom0.sh" "$R/xentest/dom0.sh"
 install -m644 "$here/steps/dom0-save-restore.sh" "$R/xentest/dom0-save-restore.sh"
+install -m644 "$here/steps/dom0-migrate.sh" "$R/xentest/dom0-migrate.sh"
 mkdir -p "$R/etc/xen/scripts" "$R/boot"
 cp /etc/xen/xl.conf "$R/etc/xen/" 2>/dev/null || true
 install -m644 "$here/files/domu.cfg" "$R/etc/xen/domu.cfg"
 # the second guest: same images, its own name and MAC
 sed -e 's/^name = .*/name = "probe2"/' -e 's/12:34:56/12:34:57/' "$here/files/domu.cfg" \
 	>"$R/etc/xen/domu2.cfg"
+# the third, for the migration steps: PVH (PV guests cannot migrate on
+# Debian's Xen), its own name and MAC
+sed -e 's/^name = .*/name = "probe3"/' -e 's/^type = .*/type = "pvh"/' -e 's/12:34:56/12:34:58/' \
+	"$here/files/domu.cfg" >"$R/etc/xen/domu3.cfg"
 mkdir -p "$R/etc/xenvchan" "$R/xentest/probes"
 [ -e "$here/files/bridge.cfg" ] && install -m644 "$here/files/bridge.cfg" "$R/etc/xenvchan/bridge.cfg"
 install -m755 "$here"/files/probes/*.sh "$R/xentest/probes/"

@@ -24,9 +24,15 @@
 #      stops there; a normal run on an idle 2-core machine takes a few minutes),
 #      MEM (QEMU MiB, 1536), DOM0MEM (768M), CPU (TCG model, qemu64,+rdrand),
 #      NRPE_PORT (host port forwarded to dom0:5666; default: a free one),
-#      XEN_SAVE_RESTORE=1: also xl save + xl restore the guest and check that
-#      it answers under its new domid (steps/dom0-save-restore.sh: off by
-#      default, it fails on a guest kernel bug, see there),
+#      XEN_SAVE_RESTORE=N: also xl save + xl restore the guest N times in a
+#      row and check each time that it answers under its new domid and that
+#      its console shows no BUG/WARNING/Oops (steps/dom0-save-restore.sh: off
+#      by default, it fails on a guest kernel bug, see there),
+#      XEN_MIGRATE=N: also boot a PVH guest and live-migrate it to this host
+#      N times, with the same checks (steps/dom0-migrate.sh; off by default
+#      for the same reason; under TCG the CPU then gets +svm,+npt),
+#      XEN_DOMU_MODULES="a.ko b.ko": kernel modules that replace the domU's
+#      own of the same name (e.g. the fixed xen-evtchn.ko of kernel/),
 #      XEN_SHELL=1: boot interactively to a root shell in dom0 (Ctrl-a x quits)
 set -uo pipefail
 
@@ -73,9 +79,25 @@ step_names() { # FILE: the names of its step/gate lines
 mapfile -t EXPECTED < <(step_names "$here/steps/dom0.sh")
 EXPECTED+=("${HOST_STEPS[@]}")
 DOM0_FLAGS=
-if [ "${XEN_SAVE_RESTORE:-0}" = 1 ]; then
-	mapfile -t -O "${#EXPECTED[@]}" EXPECTED < <(step_names "$here/steps/dom0-save-restore.sh")
-	DOM0_FLAGS+=" xentest.saverestore"
+rounds_steps() { # FILE ROUNDS: its step names; those ending in "-r" once per round
+	local n r names
+	mapfile -t names < <(step_names "$1")
+	for n in "${names[@]}"; do [[ $n == *-r ]] || EXPECTED+=("$n"); done
+	for ((r = 1; r <= $2; r++)); do
+		for n in "${names[@]}"; do [[ $n == *-r ]] && EXPECTED+=("$n$r"); done
+	done
+}
+SR_ROUNDS=${XEN_SAVE_RESTORE:-0}
+[[ $SR_ROUNDS =~ ^[0-9]+$ ]] || SR_ROUNDS=0
+if [ "$SR_ROUNDS" -gt 0 ]; then
+	rounds_steps "$here/steps/dom0-save-restore.sh" "$SR_ROUNDS"
+	DOM0_FLAGS+=" xentest.saverestore=$SR_ROUNDS"
+fi
+MG_ROUNDS=${XEN_MIGRATE:-0}
+[[ $MG_ROUNDS =~ ^[0-9]+$ ]] || MG_ROUNDS=0
+if [ "$MG_ROUNDS" -gt 0 ]; then
+	rounds_steps "$here/steps/dom0-migrate.sh" "$MG_ROUNDS"
+	DOM0_FLAGS+=" xentest.migrate=$MG_ROUNDS"
 fi
 
 # the result line when nothing could be booted: every step is a failure
@@ -98,6 +120,7 @@ exec 9>"$XOUT/.lock"
 flock -n 9 || give_up "another check-xen is running in $XOUT"
 t=${EPOCHREALTIME/./}
 if ! DOM0_BINS=$(prefix_bins "$DOM0_BINS") DOMU_BINS=$(prefix_bins "$DOMU_BINS") \
+	DOMU_MODULES=${XEN_DOMU_MODULES:-} \
 	"$here/build-images.sh" "$XOUT" >"$XOUT/build.log" 2>&1; then
 	tail -20 "$XOUT/build.log"
 	give_up "building the images failed (log: $XOUT/build.log)"
@@ -119,7 +142,12 @@ case $ACCEL in
 kvm) ACC=(-enable-kvm -cpu host) ;;
 # -cpu max crashes dom0 (SMAP/SMEP emulation); without rdrand the dom0
 # kernel's entropy pool takes minutes to fill
-tcg) ACC=(-accel tcg,thread=multi -cpu "${CPU:-qemu64,+rdrand}") ;;
+# (+svm,+npt for XEN_MIGRATE: Xen then has HAP, which PVH guests need)
+tcg)
+	cpu=qemu64,+rdrand
+	[ "$MG_ROUNDS" -gt 0 ] && cpu+=,+svm,+npt
+	ACC=(-accel tcg,thread=multi -cpu "${CPU:-$cpu}")
+	;;
 *) give_up "ACCEL must be auto, tcg or kvm, not '$ACCEL'" ;;
 esac
 

@@ -775,6 +775,10 @@ step survivor-answers expect_out 0 "OK - I am probe" $CX -H probe -c xt_whoami -
 
 # ---- save/restore (opt-in: XEN_SAVE_RESTORE=1 make check-xen; its steps
 # are in dom0-save-restore.sh, see there why it is not on by default)
-if grep -qw xentest.saverestore /proc/cmdline; then
+if grep -q 'xentest\.saverestore' /proc/cmdline; then
 	. /xentest/dom0-save-restore.sh
+fi
+# ---- live migration of a PVH guest (opt-in: XEN_MIGRATE=N; dom0-migrate.sh)
+if grep -q 'xentest\.migrate' /proc/cmdline; then
+	. /xentest/dom0-migrate.sh
 fi
