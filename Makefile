@@ -6,6 +6,8 @@
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make fuzz-long  the same, 600 s each (FUZZ_LONG_SECONDS), for long runs
 #   make check-xen  the whole system on real Xen 4.17 under QEMU
+#   make check-xen-moves  the same, plus guests saved, restored and live-migrated
+#                   with the fixed xen-evtchn/xen-gntalloc modules (kernel/)
 #   make demo       the main job on the emulated set-up
 #   make install    PREFIX, DESTDIR, SYSCONFDIR (SYSCONFDIR is compiled in: the
 #                   programs' default configuration is SYSCONFDIR/xenvchan/)
@@ -115,7 +117,7 @@ PROGS := $(AGENT_PROGS) $(BRIDGE_PROGS) $(PROBE_PROGS)
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-.PHONY: all check asan fuzz fuzz-long check-xen demo bench install uninstall clean help deps
+.PHONY: all check asan fuzz fuzz-long check-xen check-xen-moves demo bench install uninstall clean help deps
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -222,6 +224,17 @@ fuzz-long: $(FUZZ_PROGS)
 check-xen: all
 	@scripts/deps.sh xen test
 	@O=$(O) tests/xen/check-xen.sh
+
+# check-xen with XEN_MOVES rounds of save/restore and of live migration (a
+# PVH guest), the domUs running the kernel/ modules built for their kernel
+XEN_MOVES ?= 2
+check-xen-moves: all
+	@scripts/deps.sh xen test
+	@O=$(O) kernel/build.sh modules
+	@kver=$$(ls $(O)/kernel/modules | sort -V | tail -n1); \
+	 O=$(O) XEN_SAVE_RESTORE=$(XEN_MOVES) XEN_MIGRATE=$(XEN_MOVES) \
+	 XEN_DOMU_MODULES="$(abspath $(O))/kernel/modules/$$kver/xen-evtchn.ko $(abspath $(O))/kernel/modules/$$kver/xen-gntalloc.ko" \
+	 tests/xen/check-xen.sh
 
 demo: all
 	@O=$(O) scripts/demo.sh

@@ -17,8 +17,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 O=${O:-$top/build}
+mkdir -p "$O/kernel"
+O=$(cd "$O" && pwd) # absolute: the headers' Makefile gets it by path
 W=$O/kernel
-mkdir -p "$W"
 
 modules() {
 	local kver=${1:-} dl=$W/dl root=$W/root hdr series work
