@@ -15,6 +15,7 @@
 #include "chan.h"
 #include "config.h"
 #include "daemon.h"
+#include "forksrv.h"
 #include "pool.h"
 #include "xsconn.h"
 
@@ -49,6 +50,7 @@ struct agent {
 	struct pool pool;
 	char **probe_env;
 	int change_identity; /* root: probes run as cfg->probe_uid */
+	struct forksrv fs;   /* the probe helper: spawns every probe */
 
 	struct session *session;
 	ev_timer relisten_w;

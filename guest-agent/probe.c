@@ -17,6 +17,7 @@
 
 #include <ev.h>
 
+#include "forksrv.h"
 #include "log.h"
 #include "probe.h"
 
@@ -137,9 +138,8 @@ static int probe_fds_open(struct probe_fds *f, const char **step)
 	return 0;
 }
 
-/* The common case.  Returns 0 or an errno value (the execve's own, or a
- * set-up failure, which glibc does not tell apart). */
-static int probe_spawn_posix(const struct probe_spec *s, const struct probe_fds *f, pid_t *pid)
+int probe_spawn_fds(const char *path, char *const *argv, char *const *envp, int in, int out,
+		    int err, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -156,19 +156,26 @@ static int probe_spawn_posix(const struct probe_spec *s, const struct probe_fds 
 		posix_spawn_file_actions_destroy(&fa);
 		return rc;
 	}
-	if ((rc = posix_spawn_file_actions_adddup2(&fa, f->devnull, 0)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, f->out_w, 1)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, f->err_w, 2)) == 0 &&
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, in, 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, err, 2)) == 0 &&
 	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
 	    (rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						    POSIX_SPAWN_SETSIGDEF)) == 0 &&
 	    (rc = posix_spawnattr_setpgroup(&at, 0)) == 0 &&
 	    (rc = posix_spawnattr_setsigmask(&at, &none)) == 0 &&
 	    (rc = posix_spawnattr_setsigdefault(&at, &all)) == 0)
-		rc = posix_spawn(pid, s->argv[0], &fa, &at, s->argv, s->envp);
+		rc = posix_spawn(pid, path, &fa, &at, argv, envp);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;
+}
+
+/* The common case.  Returns 0 or an errno value (the execve's own, or a
+ * set-up failure, which glibc does not tell apart). */
+static int probe_spawn_posix(const struct probe_spec *s, const struct probe_fds *f, pid_t *pid)
+{
+	return probe_spawn_fds(s->argv[0], s->argv, s->envp, f->devnull, f->out_w, f->err_w, pid);
 }
 
 /* The fork-path child: async-signal-safe calls only, never returns. */
@@ -368,6 +375,9 @@ static void probe_compose(struct probe *p, enum probe_how how, struct probe_resu
 	case PROBE_CANCELLED:
 		snprintf(*text, p->cap + 1, PROBE_MSG_CANCELLED, p->name);
 		break;
+	case PROBE_LOST:
+		snprintf(*text, p->cap + 1, PROBE_MSG_LOST, p->name, p->lost ? p->lost : "unknown");
+		break;
 	case PROBE_TIMEDOUT:
 		r->detail = p->killed ? SIGKILL : SIGTERM;
 		snprintf(*text, p->cap + 1, PROBE_MSG_TIMEOUT, p->name, p->timeout,
@@ -404,6 +414,13 @@ static void probe_compose(struct probe *p, enum probe_how how, struct probe_resu
 
 static void probe_signal_group(struct probe *p, int sig)
 {
+	/* Through the fork server: its helper (the probe user) signals the
+	 * group; once the helper is gone there is nobody to ask. */
+	if (p->srv_id != 0) {
+		if (p->helper)
+			forksrv_signal(p, sig);
+		return;
+	}
 	/* pid > 1 always holds for a started probe; the check keeps a bug
 	 * from turning this into kill(0) or kill(-1). */
 	if (p->pid > 1 && kill(-p->pid, sig) == -1 && errno != ESRCH)
@@ -553,8 +570,12 @@ static void probe_finish(struct probe *p, enum probe_how how)
 	ev_child_stop(p->loop, &p->child_w);
 	/* Whatever is left of the group goes now: probes must not leave
 	 * processes behind.  Harmless if the group is already empty. */
-	if (p->pid > 0)
+	if (p->srv_id != 0) {
+		if (p->helper)
+			forksrv_release(p);
+	} else if (p->pid > 0) {
 		probe_signal_group(p, SIGKILL);
+	}
 	if (p->err_fd >= 0 && how != PROBE_CANCELLED)
 		(void)probe_read_err(p);
 	probe_err_flush(p);
@@ -579,6 +600,10 @@ static void probe_finish(struct probe *p, enum probe_how how)
 	p->buf = NULL;
 	p->fail_msg = NULL;
 	p->size = p->len = 0;
+	free(p->path);
+	free(p->lost);
+	p->path = p->lost = NULL;
+	p->srv_id = 0;
 	p->phase = PROBE_IDLE;
 	done(p, &r, arg);
 	free(text);
@@ -586,13 +611,12 @@ static void probe_finish(struct probe *p, enum probe_how how)
 	free(fail_msg);
 }
 
-static void probe_on_child(struct ev_loop *loop, ev_child *w, int revents)
+static void probe_exited(struct probe *p, int wstatus)
 {
-	struct probe *p = probe_of(w, child_w);
+	struct ev_loop *loop = p->loop;
 	double grace;
 
-	ev_child_stop(loop, w);
-	p->wstatus = w->rstatus;
+	p->wstatus = wstatus;
 	if (p->phase == PROBE_TERMINATING) {
 		probe_finish(p, PROBE_TIMEDOUT);
 		return;
@@ -616,6 +640,45 @@ static void probe_on_child(struct ev_loop *loop, ev_child *w, int revents)
 	ev_timer_stop(loop, &p->timer_w);
 	ev_timer_set(&p->timer_w, grace, 0.);
 	ev_timer_start(loop, &p->timer_w);
+}
+
+static void probe_on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct probe *p = probe_of(w, child_w);
+
+	ev_child_stop(loop, w);
+	probe_exited(p, w->rstatus);
+}
+
+void probe_srv_spawned(struct probe *p, pid_t pid)
+{
+	p->pid = pid;
+	log_debug("command '%s' started by the probe helper: pid %d, %s", p->name, (int)pid,
+		  p->path);
+}
+
+void probe_srv_exited(struct probe *p, int wstatus)
+{
+	if (p->phase == PROBE_IDLE || p->phase == PROBE_FAILED)
+		return;
+	probe_exited(p, wstatus);
+}
+
+void probe_srv_failed(struct probe *p, int err)
+{
+	if (asprintf(&p->fail_msg, PROBE_MSG_SPAWN, p->name, p->path, strerror(err)) < 0)
+		p->fail_msg = NULL;
+	else
+		log_warnx("%s", p->fail_msg);
+	p->fail_err = err;
+	probe_finish(p, PROBE_SPAWN_FAILED);
+}
+
+void probe_srv_lost(struct probe *p, const char *reason)
+{
+	p->lost = strdup(reason);
+	log_warnx("command '%s' (pid %d): the probe helper died: %s", p->name, (int)p->pid, reason);
+	probe_finish(p, PROBE_LOST);
 }
 
 static void probe_on_out(struct ev_loop *loop, ev_io *w, int revents)
@@ -701,7 +764,12 @@ int probe_start(struct ev_loop *loop, struct probe *p, const struct probe_spec *
 	ev_init(&p->timer_w, probe_on_timer);
 
 	rc = probe_fds_open(&f, &step);
-	if (rc == 0) {
+	if (rc == 0 && s->srv) {
+		p->path = strdup(s->argv[0]);
+		rc = p->path ? forksrv_spawn(s->srv, p, s, f.out_w, f.err_w) : ENOMEM;
+		if (rc != 0)
+			step = "probe helper";
+	} else if (rc == 0) {
 		if (s->change_identity)
 			rc = probe_spawn_fork(s, &f, &pid, &step);
 		else
@@ -734,15 +802,19 @@ int probe_start(struct ev_loop *loop, struct probe *p, const struct probe_spec *
 	p->out_fd = f.out_r;
 	p->err_fd = f.err_r;
 	p->phase = PROBE_RUNNING;
-	ev_child_init(&p->child_w, probe_on_child, pid, 0);
-	ev_child_start(loop, &p->child_w);
+	/* Through the fork server the exit comes as a message. */
+	if (!s->srv) {
+		ev_child_init(&p->child_w, probe_on_child, pid, 0);
+		ev_child_start(loop, &p->child_w);
+	}
 	ev_io_init(&p->out_w, probe_on_out, p->out_fd, EV_READ);
 	ev_io_start(loop, &p->out_w);
 	ev_io_init(&p->err_w, probe_on_err, p->err_fd, EV_READ);
 	ev_io_start(loop, &p->err_w);
 	ev_timer_set(&p->timer_w, s->timeout, 0.);
 	ev_timer_start(loop, &p->timer_w);
-	log_debug("command '%s' started: pid %d, %s", p->name, (int)pid, s->argv[0]);
+	if (!s->srv)
+		log_debug("command '%s' started: pid %d, %s", p->name, (int)pid, s->argv[0]);
 	return 0;
 }
 

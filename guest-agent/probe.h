@@ -8,7 +8,14 @@
  * It ends with exactly one call of the caller's done callback, from the
  * libev loop, carrying a Nagios state and the text to send back.
  *
- * Two ways to start the process, chosen per probe:
+ * Three ways to start the process, chosen per probe:
+ *  - through the fork server (spec->srv != NULL, what the agent uses; see
+ *    forksrv.h): the unprivileged helper posix_spawns the probe with the
+ *    same set-up as below; the pipes go to it over a socketpair, its
+ *    process group is signalled by the helper, the exit status comes back
+ *    as a message.  A failed spawn is rule 1 (PROBE_MSG_SPAWN, or
+ *    PROBE_MSG_SETUP with STEP "probe helper" when the request could not
+ *    be sent); a helper that died answers rule 1b.
  *  - posix_spawn (spec->change_identity == 0): glibc implements it with
  *    clone(CLONE_VM|CLONE_VFORK), which is cheap, and reports a failed
  *    execve as its return value.  It cannot change uid, gid or groups.
@@ -56,6 +63,9 @@
  *                        "dup2", "sigprocmask")
  *       PROBE_MSG_ROOT   "XENVCHAN: Command 'NAME': cannot start: setuid(0) still
  *                        works after dropping privileges" (detail EPERM)
+ *  1b. the helper died with the probe in flight (how PROBE_LOST, detail 0),
+ *     UNKNOWN, output discarded:
+ *       PROBE_MSG_LOST "XENVCHAN: Command 'NAME': the probe helper died: REASON"
  *  2. cancelled by probe_cancel() (how PROBE_CANCELLED), UNKNOWN:
  *       PROBE_MSG_CANCELLED "XENVCHAN: Command 'NAME' cancelled"
  *  3. timeout (how PROBE_TIMEDOUT, detail SIGTERM or SIGKILL: what ended it),
@@ -104,6 +114,8 @@
 #define XV_PROBE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include <ev.h>
@@ -123,6 +135,7 @@ enum probe_how {
 	PROBE_TIMEDOUT,	    /* detail: SIGTERM or SIGKILL, whichever ended it */
 	PROBE_SPAWN_FAILED, /* detail: errno */
 	PROBE_CANCELLED,    /* detail: 0 */
+	PROBE_LOST,	    /* detail: 0; the fork server's helper died */
 };
 
 /* Limits. */
@@ -142,6 +155,7 @@ enum probe_how {
 #define PROBE_MSG_SETUP "XENVCHAN: Command '%s': cannot start: %s: %s"
 #define PROBE_MSG_ROOT                                                                             \
 	"XENVCHAN: Command '%s': cannot start: setuid(0) still works after dropping privileges"
+#define PROBE_MSG_LOST "XENVCHAN: Command '%s': the probe helper died: %s"
 #define PROBE_MSG_CANCELLED "XENVCHAN: Command '%s' cancelled"
 #define PROBE_MSG_TIMEOUT "XENVCHAN: Command '%s' timed out after %g second%s"
 #define PROBE_MSG_SIGNAL "XENVCHAN: Command '%s' killed by signal %d (%s)"
@@ -152,8 +166,12 @@ enum probe_how {
 /* Environment of probes built by probe_env_build(). */
 #define PROBE_ENV_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+struct forksrv;
+struct forksrv_helper;
+
 /* What to run.  Read only during probe_start(): nothing is kept. */
 struct probe_spec {
+	struct forksrv *srv; /* non-NULL: spawned by the fork server (identity is its own) */
 	const char *name;    /* command name, for messages; NULL: argv[0] */
 	char *const *argv;   /* argv[0]: absolute path of the program; NULL-terminated */
 	char *const *envp;   /* the probe's whole environment; NULL-terminated */
@@ -211,6 +229,14 @@ struct probe {
 	void *arg;
 	char name[PROBE_NAME_MAX];
 	char errline[PROBE_STDERR_LINE_MAX];
+	/* fork server: the helper running it, NULL once it is gone */
+	struct forksrv_helper *helper;
+	LIST_ENTRY(probe) srv_link;
+	uint32_t srv_id;
+	int srv_spawned; /* FORKSRV_SPAWNED received */
+	int srv_exited;	 /* FORKSRV_EXITED received */
+	char *path;	 /* argv[0], for PROBE_MSG_SPAWN */
+	char *lost;	 /* PROBE_LOST: the reason */
 };
 
 /* Checks a spec against the rules in struct probe_spec.  Returns 0, or
@@ -235,6 +261,20 @@ void probe_cancel(struct probe *p);
 
 /* 1 while a result is still to come (between probe_start and done). */
 int probe_busy(const struct probe *p);
+
+/* For forksrv.c: what the helper reported about p (untrusted values, only
+ * logged and composed into the result).  Each may call done. */
+void probe_srv_spawned(struct probe *p, pid_t pid);
+void probe_srv_failed(struct probe *p, int err);
+void probe_srv_exited(struct probe *p, int wstatus);
+void probe_srv_lost(struct probe *p, const char *reason);
+
+/* The posix_spawn set-up shared by the agent and the helper: in, out, err
+ * (all >= 3) become 0, 1, 2, everything else is closed, the child gets its
+ * own process group, an empty signal mask and every signal at its default.
+ * Returns 0 or an errno value. */
+int probe_spawn_fds(const char *path, char *const *argv, char *const *envp, int in, int out,
+		    int err, pid_t *pid);
 
 /* Builds a probe environment, exactly:
  *   PATH=<path, or PROBE_ENV_DEFAULT_PATH if NULL>

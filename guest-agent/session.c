@@ -140,13 +140,8 @@ static void session_submit(void *ctx, struct xvserve_req *xrq, const char *untru
 		spec.output_cap = cap;
 	if (spec.output_cap < PROBE_OUTPUT_CAP_MIN)
 		spec.output_cap = PROBE_OUTPUT_CAP_MIN;
-	if (a->change_identity) {
-		spec.change_identity = 1;
-		spec.uid = cfg->probe_uid;
-		spec.gid = cfg->probe_gid;
-		spec.groups = cfg->probe_groups;
-		spec.ngroups = cfg->nprobe_groups;
-	}
+	/* the helper runs as the probe user: the identity is its own */
+	spec.srv = &a->fs;
 	r = pool_submit(&a->pool, &spec, request_probe_done, rq, &rq->job);
 	argv_free(argv);
 	if (r == -EAGAIN) {

@@ -54,10 +54,23 @@ static void agent_log_notices(const struct agent_config *cfg)
 		log_warnx("%s", cfg->notices[i]);
 }
 
+static void agent_ident(const struct agent *a, const struct agent_config *cfg,
+			struct forksrv_ident *id)
+{
+	memset(id, 0, sizeof *id);
+	id->change = a->change_identity;
+	id->uid = cfg->probe_uid;
+	id->gid = cfg->probe_gid;
+	id->groups = cfg->probe_groups;
+	id->ngroups = cfg->nprobe_groups;
+}
+
 /* Derived state that follows the configuration: probe environment,
- * identity, log level, pool limits. */
+ * identity (the probe helper: replaced if it changes), log level, pool
+ * limits. */
 static int agent_apply_config(struct agent *a, struct agent_config *cfg)
 {
+	struct forksrv_ident id;
 	char **env = probe_env_build(NULL, XV_VERSION, (const char *const *)cfg->keep_env, environ);
 
 	if (!env) {
@@ -74,6 +87,9 @@ static int agent_apply_config(struct agent *a, struct agent_config *cfg)
 			 (int)geteuid(), cfg->probe_user);
 	}
 	log_set_level(a->verbose ? LOG_LVL_DEBUG : cfg->log_level);
+	agent_ident(a, cfg, &id);
+	if (a->fs.loop != NULL && forksrv_set_ident(&a->fs, &id) < 0)
+		return -1;
 	return 0;
 }
 
@@ -410,6 +426,16 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
+	{
+		struct forksrv_ident id;
+		/* before the channel and xenstore are open: the helper is
+		 * forked from an agent holding as little as possible */
+		agent_ident(&a, a.cfg, &id);
+		if (forksrv_init(&a.fs, a.loop, &id) < 0) {
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
 
 	if (xsconn_open(&a.xc, a.loop, &agent_xs_ops, &a) < 0) {
 		if (!a.no_domid)
@@ -449,6 +475,7 @@ int main(int argc, char **argv)
 out_xs:
 	xsconn_close(&a.xc);
 	pool_free(&a.pool);
+	forksrv_free(&a.fs);
 out:
 	probe_env_free(a.probe_env);
 	daemon_pidfile_close(&a.pidfile);

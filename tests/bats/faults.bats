@@ -89,10 +89,18 @@ clean() {
 	[ "$fb" -le "$BRIDGE_FDS0" ] || { xv_fd_list "$BRIDGE_PID"; false; }
 }
 
-# The pids of the processes in the process group of pid $1's children
-# (the probes), one per line.
-probe_pids() {
+# The agent's probe helper (forksrv.h): its only child.
+helper_pid() {
 	pgrep -P "$1" || true
+}
+
+# The probes of agent $1 (the children of its helper), one per line.
+probe_pids() {
+	local h
+	for h in $(pgrep -P "$1"); do
+		pgrep -P "$h"
+	done
+	return 0
 }
 
 # ---- killed processes --------------------------------------------------------
@@ -167,6 +175,33 @@ probe_pids() {
 	sleep 0.2
 	assert_equal "$(live_in_group "$probe")" ""
 	clean probe-kill9
+}
+
+@test "faults: kill -9 of the probe helper mid-check: UNKNOWN with the reason, a new helper serves" {
+	start_pair
+	baseline
+	local helper new probe pid rc=0
+	helper=$(helper_pid "${AGENT_PIDS[5]}")
+	[ -n "$helper" ]
+	cx -H web01 -c slow >"$BT/slow.out" &
+	pid=$!
+	for i in $(seq 100); do probe=$(probe_pids "${AGENT_PIDS[5]}"); [ -n "$probe" ] && break; sleep 0.02; done
+	[ -n "$probe" ]
+	kill -KILL "$helper"
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 3
+	assert_equal "$(cat "$BT/slow.out")" "XENVCHAN: Command 'slow': the probe helper died: pid $helper killed by signal 9 (SIGKILL)"
+	# a new helper at once, which also kills the orphaned probe's group
+	for i in $(seq 50); do
+		new=$(helper_pid "${AGENT_PIDS[5]}")
+		[ -n "$new" ] && [ "$new" != "$helper" ] && break
+		sleep 0.05
+	done
+	[ -n "$new" ] && [ "$new" != "$helper" ]
+	grep -q "probe helper started: pid $new" "$BT/agent-5.log"
+	for i in $(seq 20); do [ -z "$(live_in_group "$probe")" ] && break; sleep 0.05; done
+	assert_equal "$(live_in_group "$probe")" ""
+	clean helper-kill9
 }
 
 # ---- probes that misbehave ---------------------------------------------------

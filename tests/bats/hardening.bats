@@ -5,7 +5,9 @@
 #     groups, no capabilities, no way back to root, their own process group,
 #     stdin/stdout/stderr and nothing else open, and exactly the minimal
 #     environment (PATH, LC_ALL, NRPE_MULTILINESUPPORT, NRPE_PROGRAMVERSION)
-#     plus keep_env_vars;
+#     plus keep_env_vars; and nothing above it reachable: the root agent
+#     (kill, ptrace, /proc/PID/mem) nor the probe helper (ptrace, memory);
+#     a reload with another nrpe_user replaces the helper;
 #   - the bridge's local socket: peer credentials decide, for clients run as
 #     other users with setpriv;
 #   - the NRPE listener's TLS: no anonymous (or unencrypted, or pre-1.2)
@@ -97,6 +99,65 @@ env XV_KEPT=kept value"
 	run cx -H web01 -c env
 	run grep -c '^env ' <<<"$output"
 	assert_output 4
+}
+
+@test "hardening: a probe cannot signal, ptrace or read the memory of the root agent, nor ptrace or read its helper" {
+	need_root "probes running as another user"
+	cp "$XV_BUILD/tests/tools/probe-reach" "$BT/probes/probe-reach"
+	chmod 755 "$BT/probes/probe-reach"
+	guest_agent 5 <<<"command[reach]=$BT/probes/probe-reach $BT/agent.pid"
+	echo "${AGENT_PIDS[5]}" >"$BT/agent.pid"
+	chmod 644 "$BT/agent.pid"
+	bridge_start
+	run cx -H web01 -c reach
+	echo "$output"
+	assert_success
+	assert_line --index 0 "OK - probe-reach"
+	# another uid: no signal, no ptrace, no /proc/PID/mem
+	assert_line "agent kill EPERM"
+	assert_line "agent ptrace EPERM"
+	assert_line "agent mem EACCES"
+	# the helper shares the probe's uid (a probe may kill it: the agent
+	# starts another), but it is not dumpable: no ptrace, no memory
+	assert_line "helper ptrace EPERM"
+	assert_line "helper mem EACCES"
+	# the helper is the agent's child, the probe the helper's
+	local helper
+	helper=$(pgrep -P "${AGENT_PIDS[5]}")
+	[ -n "$helper" ]
+	assert_equal "$(awk '/^Uid:/ { print $2 }' "/proc/$helper/status")" "$(id -u nobody)"
+	assert_equal "$(awk '/^CapEff:/ { print $2 }' "/proc/$helper/status")" 0000000000000000
+}
+
+@test "hardening: a reload with another nrpe_user replaces the probe helper" {
+	need_root "changing a probe's identity"
+	probe_env_install
+	guest_agent 5 <<<"command[env]=$BT/probes/probe-env"
+	bridge_start
+	run cx -H web01 -c env
+	assert_line "uid $(id -u nobody) $(id -u nobody) $(id -u nobody)"
+	local old new uid
+	old=$(pgrep -P "${AGENT_PIDS[5]}")
+	[ -n "$old" ]
+	echo "nrpe_user=daemon" >>"$BT/agent-5.cfg"
+	kill -HUP "${AGENT_PIDS[5]}"
+	for i in $(seq 50); do grep -q "configuration reloaded" "$BT/agent-5.log" && break; sleep 0.05; done
+	run cx -H web01 -c env
+	echo "$output"
+	uid=$(id -u daemon)
+	assert_line "uid $uid $uid $uid"
+	assert_line "gid $(id -g daemon) $(id -g daemon) $(id -g daemon)"
+	grep -q "probe identity changed: replacing the probe helper" "$BT/agent-5.log"
+	# the old helper had nothing in flight: it is gone, one helper is left
+	for i in $(seq 50); do [ -d "/proc/$old" ] || break; sleep 0.05; done
+	[ ! -d "/proc/$old" ]
+	new=$(pgrep -P "${AGENT_PIDS[5]}")
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	assert_equal "$(awk '/^Uid:/ { print $2 }' "/proc/$new/status")" "$uid"
+	# the same user again: the helper stays
+	kill -HUP "${AGENT_PIDS[5]}"
+	sleep 0.3
+	assert_equal "$(pgrep -P "${AGENT_PIDS[5]}")" "$new"
 }
 
 # ---- the local socket -----------------------------------------------------------

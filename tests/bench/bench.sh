@@ -16,7 +16,8 @@
 #        br-nrpe-tls   check_nrpe    -> the same listener with TLS -> agent
 #   2. throughput with 1, 4 and 16 clients (each spawning the client
 #      program in a loop), the paths taking turns in blocks;
-#   3. the idle agent: wake-ups (context switches) over 30 s, RSS;
+#   3. the idle agent and its probe helper: wake-ups (context switches)
+#      over 30 s, RSS, PSS and private memory of the two together;
 #   4. the bridge with 200 emulated guests (200 real agents) under 200
 #      checks/s: RSS, per-guest memory, p50/p99 latency, CPU per check.
 # Agents and bridges talk over the socket channel (socket:DIR), xenstore is
@@ -147,6 +148,15 @@ mem_of() { # PID -> "VmRSS VmHWM Pss Private" in KiB
 	pss=$(awk '/^Pss:/{print $2}' /proc/"$1"/smaps_rollup)
 	priv=$(awk '/^Private_(Clean|Dirty):/{s+=$2} END{print s}' /proc/"$1"/smaps_rollup)
 	echo "$rss $hwm $pss $priv"
+}
+# the agent's probe helper (guest-agent/forksrv.h): its only child
+helper_of() { pgrep -P "$1" | head -1; }
+# agent PID -> "Pss Private" (KiB) of its helper, "0 0" without one
+helper_mem() {
+	local h
+	h=$(helper_of "$1")
+	[ -n "$h" ] || { echo "0 0"; return; }
+	mem_of "$h" | awk '{ print $3, $4 }'
 }
 us_now() { echo "${EPOCHREALTIME/./}"; }
 secs_since() { # MICROSECONDS-STAMP -> seconds since, "12.3"
@@ -325,12 +335,16 @@ done
 sleep 1
 # sampled in the background, exactly IDLE_SECONDS apart, while the rest runs
 (
+	# the helper too: agent and helper are counted together
+	h1=$(helper_of "$IDLE1_PID") h2=$(helper_of "$IDLE2_PID")
 	c1=$(ctxsw "$IDLE1_PID") c2=$(ctxsw "$IDLE2_PID") t0=$(us_now)
+	hc1=$([ -n "$h1" ] && ctxsw "$h1" || echo 0) hc2=$([ -n "$h2" ] && ctxsw "$h2" || echo 0)
 	sleep "$IDLE_SECONDS"
 	c1b=$(ctxsw "$IDLE1_PID") c2b=$(ctxsw "$IDLE2_PID") s=$(secs_since "$t0")
-	echo "agent,netns,seconds,wakeups,threads,vmrss_kb,vmhwm_kb,pss_kb,private_kb"
-	echo "idle01,$([ ${#NETNS[@]} -gt 0 ] && echo own || echo host),$s,$((c1b - c1)),$(ls /proc/$IDLE1_PID/task | wc -l),$(mem_of "$IDLE1_PID" | tr ' ' ,)"
-	echo "idle02,host,$s,$((c2b - c2)),$(ls /proc/$IDLE2_PID/task | wc -l),$(mem_of "$IDLE2_PID" | tr ' ' ,)"
+	hc1b=$([ -n "$h1" ] && ctxsw "$h1" || echo 0) hc2b=$([ -n "$h2" ] && ctxsw "$h2" || echo 0)
+	echo "agent,netns,seconds,wakeups,threads,vmrss_kb,vmhwm_kb,pss_kb,private_kb,helper_wakeups,helper_pss_kb,helper_private_kb"
+	echo "idle01,$([ ${#NETNS[@]} -gt 0 ] && echo own || echo host),$s,$((c1b - c1)),$(ls /proc/$IDLE1_PID/task | wc -l),$(mem_of "$IDLE1_PID" | tr ' ' ,),$((hc1b - hc1)),$(helper_mem "$IDLE1_PID" | tr ' ' ,)"
+	echo "idle02,host,$s,$((c2b - c2)),$(ls /proc/$IDLE2_PID/task | wc -l),$(mem_of "$IDLE2_PID" | tr ' ' ,),$((hc2b - hc2)),$(helper_mem "$IDLE2_PID" | tr ' ' ,)"
 ) >"$D/idle.csv" 2>"$D/idle.err" &
 IDLE_SAMPLER=$!
 say "idle agents served 20 checks each; now counting their wake-ups for $IDLE_SECONDS s"
@@ -386,7 +400,7 @@ PIDS+=("$REF_PID")
 sleep 0.2
 {
 	cat "$D/idle.csv"
-	echo "reference: sleep,host,,,1,$(mem_of "$REF_PID" | tr ' ' ,)"
+	echo "reference: sleep,host,,,1,$(mem_of "$REF_PID" | tr ' ' ,),,,"
 } >"$OUT/idle.csv"
 say "3/4 idle agents: $(grep '^idle' "$OUT/idle.csv" | awk -F, '{printf "%s (%s netns) %d wake-ups in %.0f s, VmRSS %d KiB; ", $1, $2, $4, $3, $6}')"
 

@@ -102,6 +102,8 @@ static int group_setup(void **state)
 	assert_int_equal(pool_init(&a.pool, a.loop, a.cfg->max_concurrent, a.cfg->max_queue), 0);
 	a.probe_env = probe_env_build(NULL, "test", NULL, environ);
 	assert_non_null(a.probe_env);
+	/* probes go through the fork server, as in the agent (this user) */
+	assert_int_equal(forksrv_init(&a.fs, a.loop, &(struct forksrv_ident){0}), 0);
 	a.domid = TEST_DOMID;
 	a.transport = "socket";
 	return 0;
@@ -113,6 +115,7 @@ static int group_teardown(void **state)
 	a.session = NULL;
 	spin();
 	pool_free(&a.pool);
+	forksrv_free(&a.fs);
 	probe_env_free(a.probe_env);
 	config_free(a.cfg);
 	assert_int_equal(rmdir(tmpdir), 0);
