@@ -46,6 +46,7 @@ struct agent {
 	struct xsconn xc; /* xenstore, reopened when lost (xc.xs NULL meanwhile) */
 	int domid;
 	int no_domid; /* start-up: xenstore answered but had no domid */
+	int chan_lost; /* the kernel said the channel was lost on a resume (EPIPE) */
 
 	struct pool pool;
 	char **probe_env;

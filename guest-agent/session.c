@@ -219,6 +219,13 @@ static void session_io(struct ev_loop *loop, ev_io *w, int revents)
 	int gone = 0;
 
 	if (chan_wait(s->ch) < 0) {
+		if (errno == EPIPE) {
+			/* xen-evtchn with the fix of kernel/: this guest moved */
+			s->a->chan_lost = 1;
+			session_end(s, "channel lost on a resume (this guest was saved and "
+				       "restored, or migrated)");
+			return;
+		}
 		session_end(s, "channel error");
 		return;
 	}

@@ -202,6 +202,14 @@ static void agent_domid_check(struct agent *a)
 	if (id == a->domid)
 		return;
 	log_info("domid changed from %d to %d: listening again", a->domid, id);
+	if (a->domid >= 0 && a->spec.kind == CHAN_VCHAN && !a->chan_lost)
+		/* the channel is closed below: on such a kernel that is a BUG
+		 * that ends this process (systemd starts it again) */
+		log_warnx("this guest moved, and its kernel did not say that the "
+			  "old channel was lost: its xen-evtchn driver lacks the resume "
+			  "fix, and closing the channel may end this process with a "
+			  "kernel BUG; install xen-evtchn-fix-dkms (see kernel/README.md)");
+	a->chan_lost = 0;
 	a->domid = id;
 	session_free(a->session);
 	a->session = NULL;

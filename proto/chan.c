@@ -263,11 +263,14 @@ static int chan_update(struct chan *c)
 int chan_wait(struct chan *c)
 {
 	int r;
-
 	if (!c)
 		return XV_EINVAL;
+	int saved;
+
 	r = c->kind == CHAN_VCHAN ? chan_vchan_wait(c) : chan_socket_wait(c);
+	saved = errno;
 	chan_update(c);
+	errno = saved; /* why chan_wait failed, not what the update did */
 	return r;
 }
 

@@ -180,7 +180,10 @@ int chan_fd(const struct chan *c);
  * Consumes the notification that made chan_fd() readable; never blocks (it
  * returns at once if nothing is pending).  A socket server accepts its client
  * here, then stops listening and removes its socket file.  Returns 0 or
- * XV_ESYS (errno set; the channel should then be closed).
+ * XV_ESYS (errno set; the channel should then be closed).  errno EPIPE on a
+ * vchan: the guest kernel dropped the channel's event channel on a resume
+ * (this guest was saved and restored, or migrated; a kernel with the
+ * xen-evtchn fix of kernel/ says so, an unfixed one says nothing).
  */
 int chan_wait(struct chan *c);
 
