@@ -227,7 +227,7 @@ check-xen: all
 
 # check-xen with XEN_MOVES rounds of save/restore and of live migration (a
 # PVH guest), the domUs running the kernel/ modules built for their kernel
-XEN_MOVES ?= 2
+XEN_MOVES ?= 3
 check-xen-moves: all
 	@scripts/deps.sh xen test
 	@O=$(O) kernel/build.sh modules
