@@ -186,7 +186,7 @@ void xvserve_answer(struct xvserve_req *rq, int state, const char *text, size_t 
 			rq->text[len] = '\0';
 			rq->len = len;
 		} else {
-			rq->state = 3;
+			rq->state = XVP_RESULT_UNKNOWN;
 			rq->len = sizeof XVSERVE_MSG_NOMEM - 1;
 		}
 	}
