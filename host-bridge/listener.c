@@ -64,6 +64,7 @@
 #include "xvbuf.h"
 #include "xverr.h"
 #include "xvp.h"
+#include "xvsafe.h"
 
 #define LISTENER_DEFAULT_TIMEOUT 10.0	/* opts->timeout 0: check_nrpe's own default */
 #define LISTENER_DEFAULT_MAX_CLIENTS 64 /* opts->max_clients 0 */
@@ -184,22 +185,6 @@ static int listener_log_ok(struct listener *l)
 		if (listener_log_ok((c)->l))                                                       \
 			log_warnx("nrpe: %s: " fmt, (c)->peer, __VA_ARGS__);                       \
 	} while (0)
-
-/* A printable, bounded copy of untrusted bytes for a log line. */
-static void listener_sanitize(const char *untrusted, size_t len, char *out, size_t outlen)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len && n + 4 < outlen; i++) {
-		unsigned char ch = (unsigned char)untrusted[i];
-		out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	if (i < len && n + 4 <= outlen) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-}
 
 /* ---- allowed_hosts -------------------------------------------------------- */
 
@@ -675,7 +660,7 @@ static void conn_query(struct conn *c)
 		conn_answer(c, XVP_RESULT_UNKNOWN, c->refuse, strlen(c->refuse));
 		return;
 	}
-	listener_sanitize(m.text, m.text_len, shown, sizeof shown);
+	xvsafe_text(shown, sizeof shown, m.text, m.text_len, NULL);
 	if (route_parse(m.text, m.text_len, &r, why, sizeof why) < 0) {
 		log_info("nrpe: %s: bad query '%s': %s", c->peer, shown, why);
 		conn_answerf(c, XVP_RESULT_UNKNOWN, BRIDGE_MSG_BAD_QUERY, why);
