@@ -9,64 +9,65 @@
 
 #include "xvsafe.h"
 
-static void test_ascii(void **state)
+struct xvsafe_case {
+	const char *in;
+	size_t len, dstsize;
+	const char *want;
+	int want_cut;
+};
+
+static void run_cases(const struct xvsafe_case *c, size_t n)
 {
 	char out[64];
-	int cut = -1;
 
-	assert_int_equal(xvsafe_text(out, sizeof out, "plain text", 10, &cut), 10);
-	assert_string_equal(out, "plain text");
-	assert_int_equal(cut, 0);
-	xvsafe_text(out, sizeof out, "a\x1b[31mred\x07\n", 11, NULL);
-	assert_string_equal(out, "a\\x1B[31mred\\x07\\x0A");
-	xvsafe_text(out, sizeof out, "back\\slash", 10, NULL);
-	assert_string_equal(out, "back\\\\slash");
-	xvsafe_text(out, sizeof out, "nul\0x\x7f", 6, NULL);
-	assert_string_equal(out, "nul\\x00x\\x7F");
-	assert_int_equal(xvsafe_text(out, sizeof out, "", 0, &cut), 0);
-	assert_string_equal(out, "");
-	assert_int_equal(cut, 0);
+	for (size_t i = 0; i < n; i++) {
+		int cut = -1;
+		size_t got = xvsafe_text(out, c[i].dstsize, c[i].in, c[i].len, &cut);
+
+		assert_string_equal(out, c[i].want);
+		assert_int_equal(got, strlen(c[i].want));
+		assert_int_equal(cut, c[i].want_cut);
+	}
+}
+
+static void test_ascii(void **state)
+{
+	static const struct xvsafe_case c[] = {
+	    {"plain text", 10, 64, "plain text", 0},
+	    {"a\x1b[31mred\x07\n", 11, 64, "a\\x1B[31mred\\x07\\x0A", 0},
+	    {"back\\slash", 10, 64, "back\\\\slash", 0},
+	    {"nul\0x\x7f", 6, 64, "nul\\x00x\\x7F", 0},
+	    {"", 0, 64, "", 0},
+	};
+	run_cases(c, sizeof c / sizeof c[0]);
 }
 
 static void test_utf8(void **state)
 {
-	char out[64];
-
-	/* valid UTF-8 stays, invalid bytes are escaped one by one */
-	xvsafe_text(out, sizeof out, "caf\xc3\xa9 \xe6\x97\xa5 \xff\xc3", 12, NULL);
-	assert_string_equal(out, "caf\xc3\xa9 \xe6\x97\xa5 \\xFF\\xC3");
-	/* C1 CSI, RLO (Trojan Source), zero-width space, BOM, overlong '/' */
-	xvsafe_text(out, sizeof out, "\xc2\x9b|\xe2\x80\xae|\xe2\x80\x8b|\xef\xbb\xbf|\xc0\xaf", 17,
-		    NULL);
-	assert_string_equal(out, "\\u{009B}|\\u{202E}|\\u{200B}|\\u{FEFF}|\\xC0\\xAF");
-	/* a surrogate (ED A0 80) is not UTF-8 */
-	xvsafe_text(out, sizeof out, "\xed\xa0\x80", 3, NULL);
-	assert_string_equal(out, "\\xED\\xA0\\x80");
+	static const struct xvsafe_case c[] = {
+	    /* valid UTF-8 stays, invalid bytes are escaped one by one */
+	    {"caf\xc3\xa9 \xe6\x97\xa5 \xff\xc3", 12, 64, "caf\xc3\xa9 \xe6\x97\xa5 \\xFF\\xC3", 0},
+	    /* C1 CSI, RLO (Trojan Source), zero-width space, BOM, overlong '/' */
+	    {"\xc2\x9b|\xe2\x80\xae|\xe2\x80\x8b|\xef\xbb\xbf|\xc0\xaf", 17, 64,
+	     "\\u{009B}|\\u{202E}|\\u{200B}|\\u{FEFF}|\\xC0\\xAF", 0},
+	    /* a surrogate (ED A0 80) is not UTF-8 */
+	    {"\xed\xa0\x80", 3, 64, "\\xED\\xA0\\x80", 0},
+	};
+	run_cases(c, sizeof c / sizeof c[0]);
 }
 
 static void test_cut(void **state)
 {
+	static const struct xvsafe_case c[] = {
+	    {"1234567", 7, 8, "1234567", 0}, /* fits exactly: not cut */
+	    {"12345678", 8, 8, "1234...", 1},
+	    {"123\x01xxxx", 8, 8, "123...", 1},	       /* an escape is never cut in half */
+	    {"123\xe6\x97\xa5xxx", 9, 8, "123...", 1}, /* nor a character */
+	    {"abcdef", 6, XVSAFE_MIN_DST, "...", 1},   /* only the mark fits */
+	};
 	char out[8];
-	int cut = -1;
 
-	/* fits exactly: not cut */
-	assert_int_equal(xvsafe_text(out, sizeof out, "1234567", 7, &cut), 7);
-	assert_string_equal(out, "1234567");
-	assert_int_equal(cut, 0);
-	assert_int_equal(xvsafe_text(out, sizeof out, "12345678", 8, &cut), 7);
-	assert_string_equal(out, "1234...");
-	assert_int_equal(cut, 1);
-	/* an escape is never cut in half */
-	xvsafe_text(out, sizeof out, "123\x01xxxx", 8, &cut);
-	assert_string_equal(out, "123...");
-	assert_int_equal(cut, 1);
-	/* nor a character */
-	xvsafe_text(out, sizeof out, "123\xe6\x97\xa5xxx", 9, &cut);
-	assert_string_equal(out, "123...");
-	/* the smallest buffer holds only the mark */
-	assert_int_equal(xvsafe_text(out, XVSAFE_MIN_DST, "abcdef", 6, &cut), 3);
-	assert_string_equal(out, "...");
-	assert_int_equal(cut, 1);
+	run_cases(c, sizeof c / sizeof c[0]);
 	/* a broken contract writes nothing past the buffer */
 	out[1] = 'z';
 	assert_int_equal(xvsafe_text(out, 2, "abcdef", 6, NULL), 0);
