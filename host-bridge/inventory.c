@@ -226,8 +226,8 @@ static int inv_semver(const char *untrusted, size_t len, unsigned v[3])
 	return part == 3;
 }
 
-static const char *const inv_updown[] = {"up", "down", NULL};
-static const char *const inv_states[] = {"running", "stopped", NULL};
+static const char *const inv_updown[] = {XVDT_UP, XVDT_DOWN, NULL};
+static const char *const inv_states[] = {XVDT_STATE_RUNNING, XVDT_STATE_STOPPED, NULL};
 
 /* A MAC address: 1 to 32 bytes as lower-case hex pairs joined by ':' */
 static int inv_mac_valid(const char *untrusted, size_t len)
@@ -281,7 +281,7 @@ static void inv_nic_addrs(struct inv_parse *p, struct inv_nic *nic, const char *
 	unsigned num = 0;
 	char **untrusted_names;
 
-	snprintf(dir, sizeof dir, "%s/ipv%d", base, f == 0 ? 4 : 6);
+	snprintf(dir, sizeof dir, "%s/" XVDT_NIC_IPV_FMT, base, f == 0 ? 4 : 6);
 	untrusted_names = inv_list(p, dir, &num);
 	if (untrusted_names == NULL)
 		return;
@@ -323,9 +323,9 @@ static void inv_nic(struct inv_parse *p, struct inv_nic *nic, const char *base)
 	size_t len;
 	int cut = 0;
 
-	snprintf(path, sizeof path, "%s/name", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_NAME, base);
 	inv_text(p, path, nic->name);
-	snprintf(path, sizeof path, "%s/mac", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_MAC, base);
 	if (inv_get(p, path, untrusted, &len, &cut) > 0) {
 		if (!cut && inv_mac_valid(untrusted, len)) {
 			memcpy(nic->mac, untrusted, len + 1);
@@ -335,19 +335,19 @@ static void inv_nic(struct inv_parse *p, struct inv_nic *nic, const char *base)
 			inv_warn(p, "%s: not a MAC address: \"%s\"", path, safe);
 		}
 	}
-	snprintf(path, sizeof path, "%s/mtu", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_MTU, base);
 	nic->mtu = inv_uint(p, path, 1000000);
-	snprintf(path, sizeof path, "%s/link", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_LINK, base);
 	nic->link = inv_word(p, path, inv_updown);
-	snprintf(path, sizeof path, "%s/admin", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_ADMIN, base);
 	nic->admin = inv_word(p, path, inv_updown);
-	snprintf(path, sizeof path, "%s/carrier", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_CARRIER, base);
 	nic->carrier = inv_word(p, path, inv_updown);
-	snprintf(path, sizeof path, "%s/operstate", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_OPERSTATE, base);
 	inv_open_word(p, path, nic->operstate);
 	for (int f = 0; f < 2; f++) {
 		inv_nic_addrs(p, nic, base, f);
-		snprintf(path, sizeof path, "%s/ipv%d-omitted", base, f == 0 ? 4 : 6);
+		snprintf(path, sizeof path, "%s/" XVDT_NIC_IPV_OMITTED_FMT, base, f == 0 ? 4 : 6);
 		long om = inv_uint(p, path, 999999999);
 		nic->omitted[f] = om > 0 ? (unsigned long)om : 0;
 	}
@@ -381,7 +381,7 @@ static int inv_other_key_valid(const char *untrusted)
 static void inv_nics(struct inv_parse *p)
 {
 	struct inv_guest *g = p->g;
-	static const char *const kinds[] = {"net/vif", "net/other"};
+	static const char *const kinds[] = {XVDT_KEY_NET_VIF, XVDT_KEY_NET_OTHER};
 
 	g->nics = calloc(INV_MAX_NICS, sizeof *g->nics);
 	if (g->nics == NULL) {
@@ -420,7 +420,7 @@ static void inv_nics(struct inv_parse *p)
 		free(untrusted_names);
 	}
 	qsort(g->nics, g->nnics, sizeof g->nics[0], inv_cmp_nic);
-	long om = inv_uint(p, "net/omitted", 999999999);
+	long om = inv_uint(p, XVDT_KEY_NET_OMITTED, 999999999);
 	g->nics_omitted = om > 0 ? (unsigned long)om : 0;
 }
 
@@ -445,8 +445,8 @@ void inventory_parse(struct inv_guest *g, const struct inv_source *src)
 	int pcut = 0, vcut = 0, hp, hv;
 
 	inv_reset(g);
-	hp = inv_get(&p, "protocol", untrusted_protocol, &plen, &pcut);
-	hv = inv_get(&p, "version", untrusted_version, &vlen, &vcut);
+	hp = inv_get(&p, XVDT_KEY_PROTOCOL, untrusted_protocol, &plen, &pcut);
+	hv = inv_get(&p, XVDT_KEY_VERSION, untrusted_version, &vlen, &vcut);
 	if (hp < 0 || hv < 0)
 		goto unreadable;
 	if (hp == 0 && hv == 0) {
@@ -485,20 +485,20 @@ void inventory_parse(struct inv_guest *g, const struct inv_source *src)
 		return;
 	}
 
-	inv_text(&p, "agent/name", g->agent_name);
-	inv_text(&p, "agent/version", g->agent_version);
-	g->agent_state = inv_word(&p, "agent/state", inv_states);
-	inv_text(&p, "os/class", g->os_class);
-	inv_text(&p, "os/id", g->os_id);
-	inv_text(&p, "os/name", g->os_name);
-	inv_text(&p, "os/version", g->os_version);
-	inv_text(&p, "os/version-id", g->os_version_id);
-	inv_text(&p, "os/pretty-name", g->os_pretty_name);
-	inv_text(&p, "os/hostname", g->hostname);
-	inv_text(&p, "os/unix/kernel-name", g->kernel_name);
-	inv_text(&p, "os/unix/kernel-release", g->kernel_release);
-	inv_text(&p, "os/unix/kernel-version", g->kernel_version);
-	inv_text(&p, "os/unix/machine", g->machine);
+	inv_text(&p, XVDT_KEY_AGENT_NAME, g->agent_name);
+	inv_text(&p, XVDT_KEY_AGENT_VERSION, g->agent_version);
+	g->agent_state = inv_word(&p, XVDT_KEY_AGENT_STATE, inv_states);
+	inv_text(&p, XVDT_KEY_OS_CLASS, g->os_class);
+	inv_text(&p, XVDT_KEY_OS_ID, g->os_id);
+	inv_text(&p, XVDT_KEY_OS_NAME, g->os_name);
+	inv_text(&p, XVDT_KEY_OS_VERSION, g->os_version);
+	inv_text(&p, XVDT_KEY_OS_VERSION_ID, g->os_version_id);
+	inv_text(&p, XVDT_KEY_OS_PRETTY_NAME, g->os_pretty_name);
+	inv_text(&p, XVDT_KEY_OS_HOSTNAME, g->hostname);
+	inv_text(&p, XVDT_KEY_OS_KERNEL_NAME, g->kernel_name);
+	inv_text(&p, XVDT_KEY_OS_KERNEL_RELEASE, g->kernel_release);
+	inv_text(&p, XVDT_KEY_OS_KERNEL_VERSION, g->kernel_version);
+	inv_text(&p, XVDT_KEY_OS_MACHINE, g->machine);
 	inv_nics(&p);
 	if (p.failed)
 		goto unreadable;
@@ -609,7 +609,7 @@ void inventory_read_guest(struct xs_handle *xs, int domid, struct inv_guest *g)
 			    len > INV_MAX_VALUE ? INV_MAX_VALUE : len, NULL);
 		free(untrusted_name);
 	}
-	snprintf(x.base, sizeof x.base, "/local/domain/%d/data/guest", domid);
+	snprintf(x.base, sizeof x.base, "/local/domain/%d/" XVDT_ROOT, domid);
 	for (int attempt = 0; attempt < INV_MAX_ATTEMPTS; attempt++) {
 		x.th = xs_transaction_start(xs);
 		if (x.th == XBT_NULL)

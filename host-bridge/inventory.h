@@ -23,8 +23,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define INV_PROTOCOL "xen-guest-data"
-#define INV_MAJOR 1
+#include "xvdatatree.h"
+
+#define INV_PROTOCOL XVDT_PROTOCOL
+#define INV_MAJOR XVDT_MAJOR
 
 #define INV_MAX_VALUE 512   /* bytes of an untrusted value looked at */
 #define INV_MAX_TEXT 128    /* bytes of safe text kept (escapes included) */
