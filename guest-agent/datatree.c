@@ -38,7 +38,7 @@ struct datatree {
 	struct nic_netlink nl;
 	struct xspub pub;
 	struct xspub_tree want; /* the tree of the last build */
-	const char *state;	/* "running" / "stopped" */
+	const char *state;	/* XVDT_STATE_RUNNING or _STOPPED */
 	int legacy_cleanup;	/* legacy keys of an earlier run to remove */
 	size_t max_nodes;	/* budget in use (shrinks on a quota refusal) */
 	char updated[64];	/* legacy data/updated as last published */
@@ -354,7 +354,7 @@ struct datatree *datatree_start(struct ev_loop *loop, struct xs_handle *xs,
 		dt->max_nodes = DTLAYOUT_MIN_MAX_NODES;
 	if (dt->max_nodes > DTLAYOUT_MAX_MAX_NODES)
 		dt->max_nodes = DTLAYOUT_MAX_MAX_NODES;
-	dt->state = "running";
+	dt->state = XVDT_STATE_RUNNING;
 	dt->retry_delay = DATATREE_RETRY_MIN_S;
 	nic_table_init(&dt->nics);
 	xspub_init(&dt->pub, xs);
@@ -379,7 +379,7 @@ struct datatree *datatree_start(struct ev_loop *loop, struct xs_handle *xs,
 	datatree_host_watch(dt);
 
 	if (!dt->opts.legacy && xs != NULL) {
-		char *v = xs_read(xs, XBT_NULL, DTLAYOUT_ROOT "/agent/legacy-keys", NULL);
+		char *v = xs_read(xs, XBT_NULL, DTLAYOUT_ROOT "/" XVDT_KEY_AGENT_LEGACY, NULL);
 		dt->legacy_cleanup = v != NULL && strcmp(v, "on") == 0;
 		free(v);
 	}
@@ -461,7 +461,7 @@ void datatree_stop(struct datatree *dt, int remove_tree)
 		xspub_tree_free(&empty);
 	} else {
 		struct dtlayout_result res;
-		dt->state = "stopped";
+		dt->state = XVDT_STATE_STOPPED;
 		if (datatree_build(dt, &res) < 0 || xspub_publish(&dt->pub, &dt->want, NULL) < 0)
 			log_warn("datatree: writing agent/state");
 	}

@@ -162,23 +162,23 @@ static int dtlayout_identity(struct dtlayout_builder *b)
 	struct {
 		const char *path, *value;
 	} keys[] = {
-	    {DTLAYOUT_ROOT "/protocol", DTLAYOUT_PROTOCOL},
-	    {DTLAYOUT_ROOT "/version", DTLAYOUT_VERSION},
-	    {DTLAYOUT_ROOT "/agent/name", DTLAYOUT_AGENT_NAME},
-	    {DTLAYOUT_ROOT "/agent/version", in->agent_version},
-	    {DTLAYOUT_ROOT "/agent/state", in->state},
-	    {DTLAYOUT_ROOT "/agent/legacy-keys", in->legacy ? "on" : "off"},
-	    {DTLAYOUT_ROOT "/os/class", "unix"},
-	    {DTLAYOUT_ROOT "/os/id", os->id},
-	    {DTLAYOUT_ROOT "/os/name", os->name},
-	    {DTLAYOUT_ROOT "/os/version", os->version},
-	    {DTLAYOUT_ROOT "/os/version-id", os->version_id},
-	    {DTLAYOUT_ROOT "/os/pretty-name", os->pretty_name},
-	    {DTLAYOUT_ROOT "/os/hostname", os->hostname},
-	    {DTLAYOUT_ROOT "/os/unix/kernel-name", os->kernel_name},
-	    {DTLAYOUT_ROOT "/os/unix/kernel-release", os->kernel_release},
-	    {DTLAYOUT_ROOT "/os/unix/kernel-version", os->kernel_version},
-	    {DTLAYOUT_ROOT "/os/unix/machine", os->machine},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_PROTOCOL, DTLAYOUT_PROTOCOL},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_VERSION, DTLAYOUT_VERSION},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_AGENT_NAME, DTLAYOUT_AGENT_NAME},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_AGENT_VERSION, in->agent_version},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_AGENT_STATE, in->state},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_AGENT_LEGACY, in->legacy ? "on" : "off"},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_CLASS, "unix"},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_ID, os->id},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_NAME, os->name},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_VERSION, os->version},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_VERSION_ID, os->version_id},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_PRETTY_NAME, os->pretty_name},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_HOSTNAME, os->hostname},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_KERNEL_NAME, os->kernel_name},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_KERNEL_RELEASE, os->kernel_release},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_KERNEL_VERSION, os->kernel_version},
+	    {DTLAYOUT_ROOT "/" XVDT_KEY_OS_MACHINE, os->machine},
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (dtlayout_set_opt(b, keys[i].path, keys[i].value) < 0)
@@ -262,10 +262,12 @@ static int dtlayout_collect(struct dtlayout_builder *b)
 		struct dtlayout_nic *n = &b->nics[i];
 		char key[DTLAYOUT_IFNAME_KEY_SIZE];
 		if (n->vif >= 0) {
-			snprintf(n->base, sizeof n->base, DTLAYOUT_ROOT "/net/vif/%d", n->vif);
+			snprintf(n->base, sizeof n->base, DTLAYOUT_ROOT "/" XVDT_KEY_NET_VIF "/%d",
+				 n->vif);
 		} else {
 			dtlayout_ifname_key(n->link->name, key, sizeof key);
-			snprintf(n->base, sizeof n->base, DTLAYOUT_ROOT "/net/other/%s", key);
+			snprintf(n->base, sizeof n->base,
+				 DTLAYOUT_ROOT "/" XVDT_KEY_NET_OTHER "/%s", key);
 		}
 		for (int f = 0; f < 2; f++) {
 			int family = f == 0 ? AF_INET : AF_INET6;
@@ -309,15 +311,18 @@ static int dtlayout_nic_base(struct dtlayout_builder *b, struct dtlayout_nic *n,
 
 	dtlayout_mac(l->hwaddr, l->hwaddr_len, mac, sizeof mac);
 	snprintf(mtu, sizeof mtu, "%u", l->mtu);
-	if (dtlayout_set(b, lim, l->name, "%s/name", n->base) < 0 ||
-	    (mac[0] != '\0' && dtlayout_set(b, lim, mac, "%s/mac", n->base) < 0) ||
-	    dtlayout_set(b, lim, mtu, "%s/mtu", n->base) < 0 ||
-	    dtlayout_set(b, lim, admin && carrier ? "up" : "down", "%s/link", n->base) < 0 ||
-	    dtlayout_set(b, lim, admin ? "up" : "down", "%s/admin", n->base) < 0 ||
-	    dtlayout_set(b, lim, carrier ? "up" : "down", "%s/carrier", n->base) < 0 ||
-	    dtlayout_set(b, lim, dtlayout_operstate(l->operstate), "%s/operstate", n->base) < 0 ||
-	    dtlayout_set(b, lim, "", "%s/ipv4", n->base) < 0 ||
-	    dtlayout_set(b, lim, "", "%s/ipv6", n->base) < 0)
+	if (dtlayout_set(b, lim, l->name, "%s/" XVDT_NIC_NAME, n->base) < 0 ||
+	    (mac[0] != '\0' && dtlayout_set(b, lim, mac, "%s/" XVDT_NIC_MAC, n->base) < 0) ||
+	    dtlayout_set(b, lim, mtu, "%s/" XVDT_NIC_MTU, n->base) < 0 ||
+	    dtlayout_set(b, lim, admin && carrier ? XVDT_UP : XVDT_DOWN, "%s/" XVDT_NIC_LINK,
+			 n->base) < 0 ||
+	    dtlayout_set(b, lim, admin ? XVDT_UP : XVDT_DOWN, "%s/" XVDT_NIC_ADMIN, n->base) < 0 ||
+	    dtlayout_set(b, lim, carrier ? XVDT_UP : XVDT_DOWN, "%s/" XVDT_NIC_CARRIER, n->base) <
+		0 ||
+	    dtlayout_set(b, lim, dtlayout_operstate(l->operstate), "%s/" XVDT_NIC_OPERSTATE,
+			 n->base) < 0 ||
+	    dtlayout_set(b, lim, "", "%s/" XVDT_NIC_IPV_FMT, n->base, 4) < 0 ||
+	    dtlayout_set(b, lim, "", "%s/" XVDT_NIC_IPV_FMT, n->base, 6) < 0)
 		return -1;
 	return 0;
 }
@@ -430,8 +435,8 @@ static int dtlayout_place_addrs(struct dtlayout_builder *b, int group, size_t re
 				more = 1;
 				dtlayout_addr_key(a->family, a->addr, key, sizeof key);
 				snprintf(plen, sizeof plen, "%u", a->prefixlen);
-				if (dtlayout_set(b, &lim, plen, "%s/ipv%d/%s", n->base,
-						 f == 0 ? 4 : 6, key) < 0) {
+				if (dtlayout_set(b, &lim, plen, "%s/" XVDT_NIC_IPV_FMT "/%s",
+						 n->base, f == 0 ? 4 : 6, key) < 0) {
 					if (errno != ENOSPC)
 						return -1;
 					n->omitted[f]++;
@@ -504,7 +509,7 @@ int dtlayout_build(struct xspub_tree *out, const struct dtlayout_input *in,
 	if (dtlayout_identity(&b) < 0 || (in->legacy && dtlayout_legacy(&b) < 0) ||
 	    dtlayout_collect(&b) < 0)
 		goto out;
-	if (xspub_tree_set(out, DTLAYOUT_ROOT "/net", "", &b.lim) < 0)
+	if (xspub_tree_set(out, DTLAYOUT_ROOT "/" XVDT_KEY_NET, "", &b.lim) < 0)
 		goto out;
 
 	/* the vifs first, whole, with their addresses (and their legacy
@@ -528,7 +533,7 @@ int dtlayout_build(struct xspub_tree *out, const struct dtlayout_input *in,
 			if (n->omitted[f] == 0)
 				continue;
 			snprintf(cnt, sizeof cnt, "%zu", n->omitted[f]);
-			if (dtlayout_set(&b, &b.lim, cnt, "%s/ipv%d-omitted", n->base,
+			if (dtlayout_set(&b, &b.lim, cnt, "%s/" XVDT_NIC_IPV_OMITTED_FMT, n->base,
 					 f == 0 ? 4 : 6) < 0 &&
 			    errno != ENOSPC)
 				goto out;
@@ -537,7 +542,7 @@ int dtlayout_build(struct xspub_tree *out, const struct dtlayout_input *in,
 	if (res->nics_omitted > 0) {
 		char cnt[24];
 		snprintf(cnt, sizeof cnt, "%zu", res->nics_omitted);
-		if (xspub_tree_set(out, DTLAYOUT_ROOT "/net/omitted", cnt, &b.lim) < 0 &&
+		if (xspub_tree_set(out, DTLAYOUT_ROOT "/" XVDT_KEY_NET_OMITTED, cnt, &b.lim) < 0 &&
 		    errno != ENOSPC)
 			goto out;
 	}

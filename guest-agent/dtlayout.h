@@ -15,12 +15,14 @@
 #include "nic.h"
 #include "osinfo.h"
 #include "xspub.h"
+#include "xvdatatree.h"
+#include "xvwire.h"
 
-#define DTLAYOUT_PROTOCOL "xen-guest-data"
+#define DTLAYOUT_PROTOCOL XVDT_PROTOCOL
 #define DTLAYOUT_VERSION "1.0.0"
-#define DTLAYOUT_ROOT "data/guest"
+#define DTLAYOUT_ROOT XVDT_ROOT
 #define DTLAYOUT_AGENT_NAME "xenvchan-agent"
-#define DTLAYOUT_PROBES "data/guest/probes" /* the advert code's, never touched here */
+#define DTLAYOUT_PROBES XVWIRE_ADVERT_DIR /* the advert code's, never touched here */
 
 /* Nodes the agent may own in xenstore, data tree and legacy keys together.
  * xenstored's default quota is 1000 nodes per guest, shared with what the

@@ -12,6 +12,7 @@
 #include "guests.h"
 #include "xverr.h"
 #include "xvp.h"
+#include "xvsafe.h"
 
 /* id = generation << AGENTCONN_SLOT_BITS | (slot + 1): never 0, and a slot
  * reused gets a new id, so a late answer for its previous request cannot be
@@ -248,7 +249,7 @@ static int agentconn_answer(struct agentconn *ac, const struct xvp_msg *m, int *
 		return 0; /* cancelled: nobody waits for it any more */
 	if (m->type == XVP_XV_ERROR) {
 		char safe[256];
-		size_t n = guests_safe_text(safe, sizeof safe, m->text, m->text_len);
+		size_t n = xvsafe_text(safe, sizeof safe, m->text, m->text_len, NULL);
 		ac->ops->answer(ac, ac->owner, ctx, XVP_RESULT_UNKNOWN, safe, n, 1);
 	} else {
 		ac->ops->answer(ac, ac->owner, ctx, m->result, m->text, m->text_len, 0);
@@ -293,7 +294,7 @@ static int agentconn_message(struct agentconn *ac, const struct xvp_msg *m, int 
 	case XVP_XV_ERROR:
 		if (m->id == 0 || !ac->ready) {
 			char safe[128];
-			guests_safe_text(safe, sizeof safe, m->text, m->text_len);
+			xvsafe_text(safe, sizeof safe, m->text, m->text_len, NULL);
 			agentconn_fail(ac, AGENTCONN_PROTOCOL, "the agent ended the session: %s",
 				       safe);
 			return -1;

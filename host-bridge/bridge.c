@@ -28,6 +28,7 @@
 #include "guests.h"
 #include "log.h"
 #include "xverr.h"
+#include "xvp.h"
 
 /* A request that has waited this long for a connection that cannot be made
  * (nobody listens in the guest) is answered BRIDGE_MSG_NO_AGENT rather
@@ -235,17 +236,19 @@ static void breq_no_agent(struct bridge_req *req, int defer)
 		if (defer)
 			breq_deferf(req, 3, BRIDGE_MSG_PROTOCOL, req->guest, g->last_error);
 		else
-			breq_answerf(req, 3, BRIDGE_MSG_PROTOCOL, req->guest, g->last_error);
+			breq_answerf(req, XVP_RESULT_UNKNOWN, BRIDGE_MSG_PROTOCOL, req->guest,
+				     g->last_error);
 	} else if (a->present && !a->valid) {
 		if (defer)
 			breq_deferf(req, 3, BRIDGE_MSG_BAD_ADVERT, req->guest, a->why);
 		else
-			breq_answerf(req, 3, BRIDGE_MSG_BAD_ADVERT, req->guest, a->why);
+			breq_answerf(req, XVP_RESULT_UNKNOWN, BRIDGE_MSG_BAD_ADVERT, req->guest,
+				     a->why);
 	} else {
 		if (defer)
 			breq_deferf(req, 3, BRIDGE_MSG_NO_AGENT, req->guest);
 		else
-			breq_answerf(req, 3, BRIDGE_MSG_NO_AGENT, req->guest);
+			breq_answerf(req, XVP_RESULT_UNKNOWN, BRIDGE_MSG_NO_AGENT, req->guest);
 	}
 }
 
@@ -382,7 +385,7 @@ static void bguest_answer(struct agentconn *ac, void *owner, void *ctx, int stat
 	g->backoff = 0; /* a good exchange: the agent works */
 	g->b->st.answered++;
 	if (agent_error)
-		breq_answerf(req, 3, BRIDGE_MSG_AGENT_ERROR, req->guest, text);
+		breq_answerf(req, XVP_RESULT_UNKNOWN, BRIDGE_MSG_AGENT_ERROR, req->guest, text);
 	else
 		breq_finish(req, state, text, len);
 }
@@ -421,10 +424,11 @@ static void bguest_down(struct agentconn *ac, void *owner, enum agentconn_end wh
 		breq_take_all(&g->waiting, &lost);
 	while ((req = TAILQ_FIRST(&lost)) != NULL) {
 		if (protocol) {
-			breq_answerf(req, 3, BRIDGE_MSG_PROTOCOL, req->guest, detail);
+			breq_answerf(req, XVP_RESULT_UNKNOWN, BRIDGE_MSG_PROTOCOL, req->guest,
+				     detail);
 		} else {
 			b->st.lost++;
-			breq_answerf(req, 3, BRIDGE_MSG_LOST, req->guest);
+			breq_answerf(req, XVP_RESULT_UNKNOWN, BRIDGE_MSG_LOST, req->guest);
 		}
 	}
 }
@@ -477,7 +481,7 @@ static void bridge_guest_removed(struct guest *rec, void *arg)
 	agentconn_free(&g->ac);
 	while ((req = TAILQ_FIRST(&g->sent)) != NULL || (req = TAILQ_FIRST(&g->waiting)) != NULL) {
 		if (b->freeing) {
-			breq_answerf(req, 3, "%s", BRIDGE_MSG_SHUTDOWN);
+			breq_answerf(req, XVP_RESULT_UNKNOWN, "%s", BRIDGE_MSG_SHUTDOWN);
 		} else {
 			/* deferred: a client called back now could look the
 			 * dying guest up again */
@@ -536,7 +540,7 @@ static void breq_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	req->b->st.timeouts++;
-	breq_answerf(req, 3, BRIDGE_MSG_TIMEOUT, req->guest, req->timeout,
+	breq_answerf(req, XVP_RESULT_UNKNOWN, BRIDGE_MSG_TIMEOUT, req->guest, req->timeout,
 		     BRIDGE_PLURAL(req->timeout));
 }
 

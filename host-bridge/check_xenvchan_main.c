@@ -29,10 +29,6 @@
 #include "xvp.h"
 
 #define PROG "check_xenvchan"
-#define STATE_OK 0
-#define STATE_WARNING 1
-#define STATE_CRITICAL 2
-#define STATE_UNKNOWN 3
 #define DEFAULT_TIMEOUT 10 /* seconds, the plugin guidelines' default */
 #define TIMEOUT_MAX 86400
 #define CONNECT_RETRY_NS 10000000L /* a full listen backlog: retry every 10 ms */
@@ -136,7 +132,7 @@ static void usage_error(const char *fmt, ...)
 	putchar('\n');
 	print_usage();
 	fflush(stdout);
-	exit(STATE_UNKNOWN);
+	exit(XVP_RESULT_UNKNOWN);
 }
 
 static double now(void)
@@ -149,9 +145,9 @@ static double now(void)
 
 static int parse_state(const char *s)
 {
-	static const char *const names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+	static const char *const names[] = XVP_RESULT_NAMES;
 
-	for (int i = 0; i < 4; i++)
+	for (int i = XVP_RESULT_OK; i <= XVP_RESULT_UNKNOWN; i++)
 		if (strcasecmp(s, names[i]) == 0)
 			return i;
 	if (s[0] >= '0' && s[0] <= '3' && s[1] == '\0')
@@ -205,7 +201,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->timeout = DEFAULT_TIMEOUT;
-	o->timeout_state = STATE_CRITICAL;
+	o->timeout_state = XVP_RESULT_CRITICAL;
 	o->socket = LOCAL_DEFAULT_PATH;
 	opterr = 0;
 	/* '+': no reordering, so that everything after -a stays its argument */
@@ -226,7 +222,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			parse_timeout(o, optarg);
 			break;
 		case 'u':
-			o->timeout_state = STATE_UNKNOWN;
+			o->timeout_state = XVP_RESULT_UNKNOWN;
 			break;
 		case 's':
 			o->socket = optarg;
@@ -239,10 +235,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'h':
 			print_help();
-			exit(STATE_UNKNOWN);
+			exit(XVP_RESULT_UNKNOWN);
 		case 'V':
 			printf(PROG " v" XV_VERSION " (xenvchan-nrpe " XV_VERSION ")\n");
-			exit(STATE_UNKNOWN);
+			exit(XVP_RESULT_UNKNOWN);
 		case ':':
 			usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -273,11 +269,11 @@ static char *build_query(const struct opts *o, size_t *qlen)
 	for (int i = 0; i < o->nargs; i++)
 		len += 1 + strlen(o->args[i]);
 	if (len > (size_t)xvp_max_text(XVP_V4, XVP_QUERY))
-		die(STATE_UNKNOWN, "XENVCHAN: the query is longer than %d bytes",
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: the query is longer than %d bytes",
 		    xvp_max_text(XVP_V4, XVP_QUERY));
 	q = malloc(len + 1);
 	if (q == NULL)
-		die(STATE_UNKNOWN, "XENVCHAN: out of memory");
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: out of memory");
 	p = q + sprintf(q, "%s/%s", o->host, o->command ? o->command : "_NRPE_CHECK");
 	if (o->first_arg != NULL)
 		p += sprintf(p, "!%s", o->first_arg);
@@ -285,7 +281,7 @@ static char *build_query(const struct opts *o, size_t *qlen)
 		p += sprintf(p, "!%s", o->args[i]);
 	*qlen = (size_t)(p - q);
 	if (route_parse(q, *qlen, &r, err, sizeof err) < 0)
-		die(STATE_UNKNOWN, "XENVCHAN: bad guest '%.64s': %s", o->host, err);
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: bad guest '%.64s': %s", o->host, err);
 	return q;
 }
 
@@ -343,13 +339,13 @@ static void conn_bridge(struct conn *c, const struct opts *o, double deadline)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 	if (strlen(o->socket) >= sizeof sa.sun_path)
-		die(STATE_UNKNOWN, "XENVCHAN: socket path longer than %zu bytes",
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: socket path longer than %zu bytes",
 		    sizeof sa.sun_path - 1);
 	strcpy(sa.sun_path, o->socket);
 	c->peer = "the bridge";
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		die(STATE_UNKNOWN, "XENVCHAN: socket: %s", strerror(errno));
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: socket: %s", strerror(errno));
 	for (;;) {
 		if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
 			return;
@@ -362,10 +358,10 @@ static void conn_bridge(struct conn *c, const struct opts *o, double deadline)
 		if (errno == EAGAIN)
 			timed_out(o);
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			die(STATE_UNKNOWN, "XENVCHAN: the bridge is not running (%s: %s)",
+			die(XVP_RESULT_UNKNOWN, "XENVCHAN: the bridge is not running (%s: %s)",
 			    o->socket, strerror(errno));
-		die(STATE_UNKNOWN, "XENVCHAN: cannot connect to the bridge at %s: %s", o->socket,
-		    strerror(errno));
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: cannot connect to the bridge at %s: %s",
+		    o->socket, strerror(errno));
 	}
 }
 
@@ -388,17 +384,17 @@ static void conn_direct(struct conn *c, const struct opts *o, const char *query,
 	c->peer = "the agent";
 	xs = xs_open(0);
 	if (xs == NULL)
-		die(STATE_UNKNOWN, "XENVCHAN: cannot open xenstore: %s", strerror(errno));
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: cannot open xenstore: %s", strerror(errno));
 	rc = guests_lookup(xs, &r, spec.kind, &domid, &adv, err, sizeof err);
 	xs_close(xs);
 	if (rc == -1)
-		die(STATE_UNKNOWN, "%s", err);
+		die(XVP_RESULT_UNKNOWN, "%s", err);
 	if (rc < 0)
-		die(STATE_UNKNOWN, "XENVCHAN: %s", err);
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: %s", err);
 	if (!adv.present)
-		die(STATE_UNKNOWN, BRIDGE_MSG_NO_AGENT, o->host);
+		die(XVP_RESULT_UNKNOWN, BRIDGE_MSG_NO_AGENT, o->host);
 	if (!adv.valid)
-		die(STATE_UNKNOWN, BRIDGE_MSG_BAD_ADVERT, o->host, adv.why);
+		die(XVP_RESULT_UNKNOWN, BRIDGE_MSG_BAD_ADVERT, o->host, adv.why);
 	if (give_up > deadline)
 		give_up = deadline;
 	for (;;) {
@@ -411,11 +407,11 @@ static void conn_direct(struct conn *c, const struct opts *o, const char *query,
 	}
 	if (c->ch == NULL) {
 		if (e == XV_ENOPEER)
-			die(STATE_UNKNOWN,
+			die(XVP_RESULT_UNKNOWN,
 			    "XENVCHAN: no agent is listening in guest '%s' (or it is serving "
 			    "another client, such as the bridge)",
 			    o->host);
-		die(STATE_UNKNOWN, "XENVCHAN: cannot open the channel to guest '%s': %s%s%s",
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: cannot open the channel to guest '%s': %s%s%s",
 		    o->host, xv_strerror(e), e == XV_ESYS ? ": " : "",
 		    e == XV_ESYS ? strerror(errno) : "");
 	}
@@ -425,7 +421,9 @@ static void conn_direct(struct conn *c, const struct opts *o, const char *query,
 static int print_answer(const struct opts *o, const struct xvp_msg *m)
 {
 	size_t len = m->text_len;
-	int state = m->result >= 0 && m->result <= 3 ? m->result : STATE_UNKNOWN;
+	int state = m->result >= XVP_RESULT_OK && m->result <= XVP_RESULT_UNKNOWN
+			? m->result
+			: XVP_RESULT_UNKNOWN;
 
 	if (len == 0) {
 		printf("XENVCHAN: No output returned from the guest.\n");
@@ -437,7 +435,7 @@ static int print_answer(const struct opts *o, const struct xvp_msg *m)
 	fwrite(m->text, 1, len, stdout);
 	putchar('\n');
 	/* the bridge's own time-out answer takes the -t state, as ours */
-	if (state == STATE_UNKNOWN && !strncmp(m->text, "XENVCHAN: guest '", 17) &&
+	if (state == XVP_RESULT_UNKNOWN && !strncmp(m->text, "XENVCHAN: guest '", 17) &&
 	    strstr(m->text, "': " BRIDGE_TIMEOUT_MARKER " ") != NULL && !memchr(m->text, '\n', len))
 		return o->timeout_state;
 	return state;
@@ -463,12 +461,12 @@ int main(int argc, char **argv)
 		conn_bridge(&c, &o, deadline);
 
 	if (xvbuf_init(&tx, 2 * XVP_MAX_FRAME) < 0 || xvbuf_init(&rx, 2 * XVP_MAX_FRAME) < 0)
-		die(STATE_UNKNOWN, "XENVCHAN: out of memory");
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: out of memory");
 	/* the agent itself is asked COMMAND[!ARG...]; the bridge GUEST/... */
 	q.text = o.direct ? query + strlen(o.host) + 1 : query;
 	q.text_len = o.direct ? qlen - strlen(o.host) - 1 : qlen;
 	if (xvp_encode(&tx, &q) < 0)
-		die(STATE_UNKNOWN, "XENVCHAN: cannot encode the query");
+		die(XVP_RESULT_UNKNOWN, "XENVCHAN: cannot encode the query");
 
 	for (;;) {
 		struct pollfd pfd = {.fd = conn_pollfd(&c), .events = POLLIN};
@@ -506,17 +504,18 @@ int main(int argc, char **argv)
 		r = xvp_decode(xvbuf_ptr(&rx), xvbuf_len(&rx), &m);
 		if (r > 0) {
 			if (m.version != XVP_V4 || m.type != XVP_RESPONSE)
-				die(STATE_UNKNOWN, "XENVCHAN: unexpected %s from %s",
+				die(XVP_RESULT_UNKNOWN, "XENVCHAN: unexpected %s from %s",
 				    xvp_kind_name(m.version, m.type), c.peer);
 			state = print_answer(&o, &m);
 			break;
 		}
 		if (r != XV_EAGAIN)
-			die(STATE_UNKNOWN, "XENVCHAN: protocol error: bad answer from %s: %s (%s)",
-			    c.peer, xv_strerror(r), m.why);
+			die(XVP_RESULT_UNKNOWN,
+			    "XENVCHAN: protocol error: bad answer from %s: %s (%s)", c.peer,
+			    xv_strerror(r), m.why);
 		if (closed)
-			die(STATE_UNKNOWN, "XENVCHAN: %s closed the connection without answering",
-			    c.peer);
+			die(XVP_RESULT_UNKNOWN,
+			    "XENVCHAN: %s closed the connection without answering", c.peer);
 		if (left <= 0)
 			timed_out(&o);
 		if (poll(&pfd, 1, (int)(left * 1000) + 1) > 0 && c.ch != NULL)

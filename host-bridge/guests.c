@@ -11,6 +11,7 @@
 #include "log.h"
 #include "xsconn.h"
 #include "xvp.h"
+#include "xvsafe.h"
 
 #define GUESTS_DOMAIN_ROOT "/local/domain"
 #define GUESTS_TOKEN_INTRODUCE "@i"
@@ -62,53 +63,13 @@ int guests_parse_name(const char *untrusted, size_t len, char *out)
 	return 0;
 }
 
-size_t guests_safe_text(char *dst, size_t dstsize, const char *untrusted, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (dstsize == 0)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)untrusted[i];
-		char tmp[4];
-		size_t n;
-
-		if (c == '\\') {
-			tmp[0] = tmp[1] = '\\';
-			n = 2;
-		} else if (c >= 0x20 && c < 0x7f) {
-			tmp[0] = (char)c;
-			n = 1;
-		} else {
-			tmp[0] = '\\';
-			tmp[1] = 'x';
-			tmp[2] = hex[c >> 4];
-			tmp[3] = hex[c & 15];
-			n = 4;
-		}
-		/* keep room for "..." and the NUL whenever more may follow */
-		if (dstsize - 1 - o < n + (i + 1 < len ? 3 : 0)) {
-			if (dstsize - 1 - o >= 3) {
-				memcpy(dst + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		memcpy(dst + o, tmp, n);
-		o += n;
-	}
-	dst[o] = '\0';
-	return o;
-}
-
 /* out->why = "KEY: BEFORE'<value as safe text>'AFTER" */
 static void guests_why(struct guest_advert *out, const char *key, const char *before,
 		       const char *untrusted, size_t len, const char *after)
 {
 	char safe[40];
 
-	guests_safe_text(safe, sizeof safe, untrusted ? untrusted : "", untrusted ? len : 0);
+	xvsafe_text(safe, sizeof safe, untrusted ? untrusted : "", untrusted ? len : 0, NULL);
 	snprintf(out->why, sizeof out->why, "%s: %s'%s'%s", key, before, safe, after);
 }
 
@@ -316,7 +277,7 @@ static int guests_read_name(struct xs_handle *xs, int domid, char *out)
 	}
 	if (guests_parse_name(untrusted, len, out) < 0) {
 		char safe[96];
-		guests_safe_text(safe, sizeof safe, untrusted, len);
+		xvsafe_text(safe, sizeof safe, untrusted, len, NULL);
 		log_info("domain %d: name '%s' cannot be used in queries (only "
 			 "[A-Za-z0-9_.-], at most %d, not all digits): reachable by its domid",
 			 domid, safe, ROUTE_GUEST_MAX);

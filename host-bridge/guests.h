@@ -19,7 +19,7 @@
  * Everything read from a guest's tree is untrusted.  It enters through the
  * guests_parse_*() functions below (pure, fuzzed by tests/fuzz/fuzz_guestvals)
  * and comes out as checked values; what is logged of it goes through
- * guests_safe_text().
+ * xvsafe_text() (proto/xvsafe.h).
  */
 #ifndef XV_GUESTS_H
 #define XV_GUESTS_H
@@ -140,12 +140,6 @@ struct guests_raw_advert {
 /* Validates an advertisement for a bridge using channel kind `want`. */
 void guests_parse_advert(const struct guests_raw_advert *raw, enum chan_kind want,
 			 struct guest_advert *out);
-
-/* Copies len untrusted bytes into dst as printable ASCII: bytes 0x20-0x7e
- * as they are except '\' -> "\\", every other byte as "\xNN"; cut with
- * "..." when it does not fit.  dst is always NUL-terminated (dstsize >= 4).
- * Returns strlen(dst). */
-size_t guests_safe_text(char *dst, size_t dstsize, const char *untrusted, size_t len);
 
 /* ---- one-shot lookup (check_xenvchan --direct) --------------------------- */
 

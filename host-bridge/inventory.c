@@ -10,7 +10,7 @@
 #include <xenstore.h>
 
 #include "inventory.h"
-#include "utf8.h"
+#include "xvsafe.h"
 
 /* bytes of a path inside the tree (ours are short; keys are validated) */
 #define INV_PATH 256
@@ -39,80 +39,6 @@ const char *inventory_status_name(enum inv_status st)
 		return "unreadable";
 	}
 	return "unknown";
-}
-
-/* ------------------------------------------------------------ safe text */
-
-/* Characters that are valid but must not reach a terminal or a reader's
- * eyes unescaped: C1 controls (some terminals act on them), invisible
- * and bidirectional formatting (they make one name look like another, or
- * reorder the line: "Trojan Source"), separators that break lines, tags
- * and noncharacters. */
-static int inv_suspicious(unsigned long cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0xad || cp == 0x34f || cp == 0x61c ||
-	       cp == 0x115f || cp == 0x1160 || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
-	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0x3164 ||
-	       (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || (cp >= 0xfff0 && cp <= 0xfffb) ||
-	       (cp & 0xfffe) == 0xfffe || (cp >= 0xfdd0 && cp <= 0xfdef) ||
-	       (cp >= 0xe0000 && cp <= 0xe0fff);
-}
-
-/* The escaped form of the character at S: sets *PIECE (pointing into S or
- * into ESC) and returns its length; *N is the number of source bytes. */
-static size_t inv_piece(const unsigned char *s, size_t avail, char esc[16], const char **piece,
-			size_t *n)
-{
-	unsigned long cp = 0;
-
-	*n = 1;
-	if (s[0] >= 0x20 && s[0] < 0x7f && s[0] != '\\') {
-		*piece = (const char *)s;
-		return 1;
-	}
-	if (s[0] == '\\') {
-		*piece = "\\\\";
-		return 2;
-	}
-	if (s[0] >= 0x80 && (*n = utf8_decode(s, avail, &cp)) > 0) {
-		if (!inv_suspicious(cp)) {
-			*piece = (const char *)s;
-			return *n;
-		}
-		*piece = esc;
-		return (size_t)snprintf(esc, 16, "\\u{%04lX}", cp);
-	}
-	*n = 1;
-	*piece = esc;
-	return (size_t)snprintf(esc, 16, "\\x%02X", s[0]);
-}
-
-int inventory_safe_text(char *dst, size_t dstsize, const char *src, size_t len)
-{
-	static const char dots[] = "...";
-	const unsigned char *s = (const unsigned char *)src;
-	size_t total = 0, o = 0, limit;
-	char esc[16];
-	const char *piece;
-	size_t plen, n;
-
-	for (size_t i = 0; i < len; i += n)
-		total += inv_piece(s + i, len - i, esc, &piece, &n);
-	/* all of it, or as much as leaves room for "..." and the NUL */
-	limit = total < dstsize ? dstsize - 1 : dstsize - sizeof dots;
-	for (size_t i = 0; i < len; i += n) {
-		plen = inv_piece(s + i, len - i, esc, &piece, &n);
-		if (o + plen > limit)
-			break;
-		memcpy(dst + o, piece, plen);
-		o += plen;
-	}
-	if (total >= dstsize) {
-		memcpy(dst + o, dots, sizeof dots);
-		return 1;
-	}
-	dst[o] = '\0';
-	return 0;
 }
 
 /* ------------------------------------------------------------ parsing */
@@ -196,12 +122,13 @@ static void inv_text(struct inv_parse *p, const char *path, char *dst)
 {
 	char untrusted[INV_MAX_VALUE + 1];
 	size_t len;
-	int cut = 0;
+	int cut = 0, cut_here;
 
 	dst[0] = '\0';
 	if (inv_get(p, path, untrusted, &len, &cut) <= 0)
 		return;
-	if (inventory_safe_text(dst, INV_MAX_TEXT, untrusted, len) || cut)
+	xvsafe_text(dst, INV_MAX_TEXT, untrusted, len, &cut_here);
+	if (cut_here || cut)
 		inv_warn(p, "%s: value too long, cut", path);
 }
 
@@ -217,7 +144,7 @@ static const char *inv_word(struct inv_parse *p, const char *path, const char *c
 	for (const char *const *w = words; *w != NULL; w++)
 		if (!cut && strlen(*w) == len && memcmp(*w, untrusted, len) == 0)
 			return *w;
-	inventory_safe_text(safe, sizeof safe, untrusted, len);
+	xvsafe_text(safe, sizeof safe, untrusted, len, NULL);
 	inv_warn(p, "%s: unexpected value \"%s\"", path, safe);
 	return NULL;
 }
@@ -242,7 +169,7 @@ static void inv_open_word(struct inv_parse *p, const char *path, char *dst)
 		memcpy(dst, untrusted, len + 1);
 		return;
 	}
-	inventory_safe_text(safe, sizeof safe, untrusted, len);
+	xvsafe_text(safe, sizeof safe, untrusted, len, NULL);
 	inv_warn(p, "%s: not a word: \"%s\"", path, safe);
 }
 
@@ -274,7 +201,7 @@ static long inv_uint(struct inv_parse *p, const char *path, long max)
 		return -1;
 	v = cut ? -1 : inv_number(untrusted, len);
 	if (v < 0 || v > max) {
-		inventory_safe_text(safe, sizeof safe, untrusted, len);
+		xvsafe_text(safe, sizeof safe, untrusted, len, NULL);
 		inv_warn(p, "%s: not a number in 0..%ld: \"%s\"", path, max, safe);
 		return -1;
 	}
@@ -299,8 +226,8 @@ static int inv_semver(const char *untrusted, size_t len, unsigned v[3])
 	return part == 3;
 }
 
-static const char *const inv_updown[] = {"up", "down", NULL};
-static const char *const inv_states[] = {"running", "stopped", NULL};
+static const char *const inv_updown[] = {XVDT_UP, XVDT_DOWN, NULL};
+static const char *const inv_states[] = {XVDT_STATE_RUNNING, XVDT_STATE_STOPPED, NULL};
 
 /* A MAC address: 1 to 32 bytes as lower-case hex pairs joined by ':' */
 static int inv_mac_valid(const char *untrusted, size_t len)
@@ -354,7 +281,7 @@ static void inv_nic_addrs(struct inv_parse *p, struct inv_nic *nic, const char *
 	unsigned num = 0;
 	char **untrusted_names;
 
-	snprintf(dir, sizeof dir, "%s/ipv%d", base, f == 0 ? 4 : 6);
+	snprintf(dir, sizeof dir, "%s/" XVDT_NIC_IPV_FMT, base, f == 0 ? 4 : 6);
 	untrusted_names = inv_list(p, dir, &num);
 	if (untrusted_names == NULL)
 		return;
@@ -367,8 +294,8 @@ static void inv_nic_addrs(struct inv_parse *p, struct inv_nic *nic, const char *
 		struct inv_addr a;
 		char safe[64];
 		if (!inv_addr_key(family, untrusted_names[i], &a)) {
-			inventory_safe_text(safe, sizeof safe, untrusted_names[i],
-					    strnlen(untrusted_names[i], INV_MAX_VALUE));
+			xvsafe_text(safe, sizeof safe, untrusted_names[i],
+				    strnlen(untrusted_names[i], INV_MAX_VALUE), NULL);
 			inv_warn(p, "%s: \"%s\" is not an address key", dir, safe);
 			continue;
 		}
@@ -396,31 +323,31 @@ static void inv_nic(struct inv_parse *p, struct inv_nic *nic, const char *base)
 	size_t len;
 	int cut = 0;
 
-	snprintf(path, sizeof path, "%s/name", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_NAME, base);
 	inv_text(p, path, nic->name);
-	snprintf(path, sizeof path, "%s/mac", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_MAC, base);
 	if (inv_get(p, path, untrusted, &len, &cut) > 0) {
 		if (!cut && inv_mac_valid(untrusted, len)) {
 			memcpy(nic->mac, untrusted, len + 1);
 		} else {
 			char safe[40];
-			inventory_safe_text(safe, sizeof safe, untrusted, len);
+			xvsafe_text(safe, sizeof safe, untrusted, len, NULL);
 			inv_warn(p, "%s: not a MAC address: \"%s\"", path, safe);
 		}
 	}
-	snprintf(path, sizeof path, "%s/mtu", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_MTU, base);
 	nic->mtu = inv_uint(p, path, 1000000);
-	snprintf(path, sizeof path, "%s/link", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_LINK, base);
 	nic->link = inv_word(p, path, inv_updown);
-	snprintf(path, sizeof path, "%s/admin", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_ADMIN, base);
 	nic->admin = inv_word(p, path, inv_updown);
-	snprintf(path, sizeof path, "%s/carrier", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_CARRIER, base);
 	nic->carrier = inv_word(p, path, inv_updown);
-	snprintf(path, sizeof path, "%s/operstate", base);
+	snprintf(path, sizeof path, "%s/" XVDT_NIC_OPERSTATE, base);
 	inv_open_word(p, path, nic->operstate);
 	for (int f = 0; f < 2; f++) {
 		inv_nic_addrs(p, nic, base, f);
-		snprintf(path, sizeof path, "%s/ipv%d-omitted", base, f == 0 ? 4 : 6);
+		snprintf(path, sizeof path, "%s/" XVDT_NIC_IPV_OMITTED_FMT, base, f == 0 ? 4 : 6);
 		long om = inv_uint(p, path, 999999999);
 		nic->omitted[f] = om > 0 ? (unsigned long)om : 0;
 	}
@@ -454,7 +381,7 @@ static int inv_other_key_valid(const char *untrusted)
 static void inv_nics(struct inv_parse *p)
 {
 	struct inv_guest *g = p->g;
-	static const char *const kinds[] = {"net/vif", "net/other"};
+	static const char *const kinds[] = {XVDT_KEY_NET_VIF, XVDT_KEY_NET_OTHER};
 
 	g->nics = calloc(INV_MAX_NICS, sizeof *g->nics);
 	if (g->nics == NULL) {
@@ -474,8 +401,8 @@ static void inv_nics(struct inv_parse *p)
 			if (k == 0)
 				id = inv_number(untrusted_key, strnlen(untrusted_key, 16));
 			if (k == 0 ? (id < 0 || id > 65535) : !inv_other_key_valid(untrusted_key)) {
-				inventory_safe_text(safe, sizeof safe, untrusted_key,
-						    strnlen(untrusted_key, INV_MAX_VALUE));
+				xvsafe_text(safe, sizeof safe, untrusted_key,
+					    strnlen(untrusted_key, INV_MAX_VALUE), NULL);
 				inv_warn(p, "%s: \"%s\" is not a valid key", kinds[k], safe);
 				continue;
 			}
@@ -493,7 +420,7 @@ static void inv_nics(struct inv_parse *p)
 		free(untrusted_names);
 	}
 	qsort(g->nics, g->nnics, sizeof g->nics[0], inv_cmp_nic);
-	long om = inv_uint(p, "net/omitted", 999999999);
+	long om = inv_uint(p, XVDT_KEY_NET_OMITTED, 999999999);
 	g->nics_omitted = om > 0 ? (unsigned long)om : 0;
 }
 
@@ -518,8 +445,8 @@ void inventory_parse(struct inv_guest *g, const struct inv_source *src)
 	int pcut = 0, vcut = 0, hp, hv;
 
 	inv_reset(g);
-	hp = inv_get(&p, "protocol", untrusted_protocol, &plen, &pcut);
-	hv = inv_get(&p, "version", untrusted_version, &vlen, &vcut);
+	hp = inv_get(&p, XVDT_KEY_PROTOCOL, untrusted_protocol, &plen, &pcut);
+	hv = inv_get(&p, XVDT_KEY_VERSION, untrusted_version, &vlen, &vcut);
 	if (hp < 0 || hv < 0)
 		goto unreadable;
 	if (hp == 0 && hv == 0) {
@@ -533,7 +460,7 @@ void inventory_parse(struct inv_guest *g, const struct inv_source *src)
 		if (hp == 0) {
 			snprintf(g->reason, sizeof g->reason, "data tree without a protocol key");
 		} else {
-			inventory_safe_text(safe, sizeof safe, untrusted_protocol, plen);
+			xvsafe_text(safe, sizeof safe, untrusted_protocol, plen, NULL);
 			snprintf(g->reason, sizeof g->reason,
 				 "data tree of protocol \"%s\", not " INV_PROTOCOL, safe);
 		}
@@ -542,7 +469,7 @@ void inventory_parse(struct inv_guest *g, const struct inv_source *src)
 	unsigned v[3];
 	if (hv == 0 || vcut || !inv_semver(untrusted_version, vlen, v)) {
 		g->status = INV_INVALID;
-		inventory_safe_text(safe, sizeof safe, untrusted_version, hv ? vlen : 0);
+		xvsafe_text(safe, sizeof safe, untrusted_version, hv ? vlen : 0, NULL);
 		snprintf(g->reason, sizeof g->reason, "malformed layout version \"%s\"", safe);
 		return;
 	}
@@ -558,20 +485,20 @@ void inventory_parse(struct inv_guest *g, const struct inv_source *src)
 		return;
 	}
 
-	inv_text(&p, "agent/name", g->agent_name);
-	inv_text(&p, "agent/version", g->agent_version);
-	g->agent_state = inv_word(&p, "agent/state", inv_states);
-	inv_text(&p, "os/class", g->os_class);
-	inv_text(&p, "os/id", g->os_id);
-	inv_text(&p, "os/name", g->os_name);
-	inv_text(&p, "os/version", g->os_version);
-	inv_text(&p, "os/version-id", g->os_version_id);
-	inv_text(&p, "os/pretty-name", g->os_pretty_name);
-	inv_text(&p, "os/hostname", g->hostname);
-	inv_text(&p, "os/unix/kernel-name", g->kernel_name);
-	inv_text(&p, "os/unix/kernel-release", g->kernel_release);
-	inv_text(&p, "os/unix/kernel-version", g->kernel_version);
-	inv_text(&p, "os/unix/machine", g->machine);
+	inv_text(&p, XVDT_KEY_AGENT_NAME, g->agent_name);
+	inv_text(&p, XVDT_KEY_AGENT_VERSION, g->agent_version);
+	g->agent_state = inv_word(&p, XVDT_KEY_AGENT_STATE, inv_states);
+	inv_text(&p, XVDT_KEY_OS_CLASS, g->os_class);
+	inv_text(&p, XVDT_KEY_OS_ID, g->os_id);
+	inv_text(&p, XVDT_KEY_OS_NAME, g->os_name);
+	inv_text(&p, XVDT_KEY_OS_VERSION, g->os_version);
+	inv_text(&p, XVDT_KEY_OS_VERSION_ID, g->os_version_id);
+	inv_text(&p, XVDT_KEY_OS_PRETTY_NAME, g->os_pretty_name);
+	inv_text(&p, XVDT_KEY_OS_HOSTNAME, g->hostname);
+	inv_text(&p, XVDT_KEY_OS_KERNEL_NAME, g->kernel_name);
+	inv_text(&p, XVDT_KEY_OS_KERNEL_RELEASE, g->kernel_release);
+	inv_text(&p, XVDT_KEY_OS_KERNEL_VERSION, g->kernel_version);
+	inv_text(&p, XVDT_KEY_OS_MACHINE, g->machine);
 	inv_nics(&p);
 	if (p.failed)
 		goto unreadable;
@@ -678,11 +605,11 @@ void inventory_read_guest(struct xs_handle *xs, int domid, struct inv_guest *g)
 	snprintf(path, sizeof path, "/local/domain/%d/name", domid);
 	untrusted_name = xs_read(xs, XBT_NULL, path, &len);
 	if (untrusted_name != NULL) {
-		inventory_safe_text(g->name, sizeof g->name, untrusted_name,
-				    len > INV_MAX_VALUE ? INV_MAX_VALUE : len);
+		xvsafe_text(g->name, sizeof g->name, untrusted_name,
+			    len > INV_MAX_VALUE ? INV_MAX_VALUE : len, NULL);
 		free(untrusted_name);
 	}
-	snprintf(x.base, sizeof x.base, "/local/domain/%d/data/guest", domid);
+	snprintf(x.base, sizeof x.base, "/local/domain/%d/" XVDT_ROOT, domid);
 	for (int attempt = 0; attempt < INV_MAX_ATTEMPTS; attempt++) {
 		x.th = xs_transaction_start(xs);
 		if (x.th == XBT_NULL)

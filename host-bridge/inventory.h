@@ -23,8 +23,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define INV_PROTOCOL "xen-guest-data"
-#define INV_MAJOR 1
+#include "xvdatatree.h"
+
+#define INV_PROTOCOL XVDT_PROTOCOL
+#define INV_MAJOR XVDT_MAJOR
 
 #define INV_MAX_VALUE 512   /* bytes of an untrusted value looked at */
 #define INV_MAX_TEXT 128    /* bytes of safe text kept (escapes included) */
@@ -114,14 +116,6 @@ struct inv_source {
  * become G->status/G->reason or warnings.  Free with inventory_guest_free. */
 void inventory_parse(struct inv_guest *g, const struct inv_source *src);
 void inventory_guest_free(struct inv_guest *g);
-
-/* Copy untrusted bytes as safe text into DST (DSTSIZE >= 8): printable
- * ASCII as is except '\\' -> "\\\\"; valid UTF-8 other than C1 controls,
- * bidirectional controls, line/paragraph separators and the BOM as is;
- * every other byte as "\\xNN" and such characters as "\\u{XXXX}"; cut at
- * a whole character or escape with "..." appended when it does not fit.
- * Returns 1 if the text was cut, else 0. */
-int inventory_safe_text(char *dst, size_t dstsize, const char *src, size_t len);
 
 struct xs_handle;
 struct json_object;

@@ -64,6 +64,7 @@
 #include "xvbuf.h"
 #include "xverr.h"
 #include "xvp.h"
+#include "xvsafe.h"
 
 #define LISTENER_DEFAULT_TIMEOUT 10.0	/* opts->timeout 0: check_nrpe's own default */
 #define LISTENER_DEFAULT_MAX_CLIENTS 64 /* opts->max_clients 0 */
@@ -184,22 +185,6 @@ static int listener_log_ok(struct listener *l)
 		if (listener_log_ok((c)->l))                                                       \
 			log_warnx("nrpe: %s: " fmt, (c)->peer, __VA_ARGS__);                       \
 	} while (0)
-
-/* A printable, bounded copy of untrusted bytes for a log line. */
-static void listener_sanitize(const char *untrusted, size_t len, char *out, size_t outlen)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len && n + 4 < outlen; i++) {
-		unsigned char ch = (unsigned char)untrusted[i];
-		out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	if (i < len && n + 4 <= outlen) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-}
 
 /* ---- allowed_hosts -------------------------------------------------------- */
 
@@ -522,7 +507,9 @@ static void conn_answer(struct conn *c, int state, const char *text, size_t len)
 		len = (size_t)(nul - text);
 	m.version = c->version;
 	m.type = XVP_RESPONSE;
-	m.result = (int16_t)(state >= 0 && state <= 3 ? state : 3);
+	m.result =
+	    (int16_t)(state >= XVP_RESULT_OK && state <= XVP_RESULT_UNKNOWN ? state
+									    : XVP_RESULT_UNKNOWN);
 	max = xvp_max_text(m.version, m.type);
 	if (max < 0) {
 		/* no version known: nothing can frame an answer */
@@ -659,24 +646,24 @@ static void conn_query(struct conn *c)
 	ev_timer_stop(l->loop, &c->timer_w);
 	if (n < 0) {
 		conn_warnx(c, "bad packet: %s", m.why);
-		conn_answerf(c, 3, LISTENER_MSG_BAD_PACKET, m.why);
+		conn_answerf(c, XVP_RESULT_UNKNOWN, LISTENER_MSG_BAD_PACKET, m.why);
 		return;
 	}
 	if (m.type != XVP_QUERY) {
 		conn_warnx(c, "bad packet: %s instead of a query",
 			   xvp_kind_name(m.version, m.type));
-		conn_answerf(c, 3, "XENVCHAN: bad packet: %s instead of a query",
+		conn_answerf(c, XVP_RESULT_UNKNOWN, "XENVCHAN: bad packet: %s instead of a query",
 			     xvp_kind_name(m.version, m.type));
 		return;
 	}
 	if (c->refuse[0]) {
-		conn_answer(c, 3, c->refuse, strlen(c->refuse));
+		conn_answer(c, XVP_RESULT_UNKNOWN, c->refuse, strlen(c->refuse));
 		return;
 	}
-	listener_sanitize(m.text, m.text_len, shown, sizeof shown);
+	xvsafe_text(shown, sizeof shown, m.text, m.text_len, NULL);
 	if (route_parse(m.text, m.text_len, &r, why, sizeof why) < 0) {
 		log_info("nrpe: %s: bad query '%s': %s", c->peer, shown, why);
-		conn_answerf(c, 3, BRIDGE_MSG_BAD_QUERY, why);
+		conn_answerf(c, XVP_RESULT_UNKNOWN, BRIDGE_MSG_BAD_QUERY, why);
 		return;
 	}
 	/* everything goes through the bridge, the bridge's own version
@@ -689,10 +676,12 @@ static void conn_query(struct conn *c)
 	if (rc < 0) {
 		c->req = NULL;
 		if (rc == -ESHUTDOWN) {
-			conn_answer(c, 3, BRIDGE_MSG_SHUTDOWN, strlen(BRIDGE_MSG_SHUTDOWN));
+			conn_answer(c, XVP_RESULT_UNKNOWN, BRIDGE_MSG_SHUTDOWN,
+				    strlen(BRIDGE_MSG_SHUTDOWN));
 		} else {
 			log_warnx("nrpe: %s: cannot submit the request: out of memory", c->peer);
-			conn_answer(c, 3, LISTENER_MSG_NOMEM, strlen(LISTENER_MSG_NOMEM));
+			conn_answer(c, XVP_RESULT_UNKNOWN, LISTENER_MSG_NOMEM,
+				    strlen(LISTENER_MSG_NOMEM));
 		}
 	}
 }
@@ -717,7 +706,7 @@ static void conn_bad_header(struct conn *c, int err)
 		return;
 	}
 	conn_warnx(c, "bad packet: %s", m.why);
-	conn_answerf(c, 3, LISTENER_MSG_BAD_PACKET, m.why);
+	conn_answerf(c, XVP_RESULT_UNKNOWN, LISTENER_MSG_BAD_PACKET, m.why);
 }
 
 static void conn_read(struct conn *c)
@@ -944,9 +933,9 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_warnx(c, "no complete query within %g seconds (%zu of %zu bytes)", t, len,
 			   need);
 		if (c->refuse[0])
-			conn_answer(c, 3, c->refuse, strlen(c->refuse));
+			conn_answer(c, XVP_RESULT_UNKNOWN, c->refuse, strlen(c->refuse));
 		else
-			conn_answerf(c, 3, LISTENER_MSG_SLOW, t, len, need);
+			conn_answerf(c, XVP_RESULT_UNKNOWN, LISTENER_MSG_SLOW, t, len, need);
 		break;
 	case CONN_WRITE:
 		conn_warnx(c, "did not read its answer within %g seconds: closed", t);
@@ -1337,7 +1326,8 @@ void listener_stop(struct listener *l)
 			 * answer may close c; if not, the next turn does) */
 			bridge_cancel(c->req);
 			c->req = NULL;
-			conn_answer(c, 3, BRIDGE_MSG_SHUTDOWN, strlen(BRIDGE_MSG_SHUTDOWN));
+			conn_answer(c, XVP_RESULT_UNKNOWN, BRIDGE_MSG_SHUTDOWN,
+				    strlen(BRIDGE_MSG_SHUTDOWN));
 			continue;
 		}
 		conn_close(c);

@@ -163,16 +163,16 @@ static void lclient_submit(void *ctx, struct xvserve_req *xrq, const char *untru
 	r->c = c;
 	r->xrq = xrq;
 	if (route_parse(untrusted, len, &rt, err, sizeof err) < 0) {
-		xvserve_answerf(xrq, 3, BRIDGE_MSG_BAD_QUERY, err);
+		xvserve_answerf(xrq, XVP_RESULT_UNKNOWN, BRIDGE_MSG_BAD_QUERY, err);
 		return;
 	}
 	rc = bridge_submit(c->l->b, &rt, 0, lreq_done, r, &r->h);
 	if (rc < 0) {
 		r->h = NULL;
 		if (rc == -ESHUTDOWN)
-			xvserve_answerf(xrq, 3, "%s", BRIDGE_MSG_SHUTDOWN);
+			xvserve_answerf(xrq, XVP_RESULT_UNKNOWN, "%s", BRIDGE_MSG_SHUTDOWN);
 		else
-			xvserve_answerf(xrq, 3, "XENVCHAN: bridge out of memory");
+			xvserve_answerf(xrq, XVP_RESULT_UNKNOWN, "XENVCHAN: bridge out of memory");
 	}
 }
 

@@ -264,7 +264,16 @@ static int main_socket_dir(const char *path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct main_args {
+	int daemonize, check_only;
+	const char *pid_file;
+};
+
+/* Parses the command line into A and M (config path, channel, socket,
+ * verbose).  Returns -1 to go on, else the exit status (help, version,
+ * usage error). */
+static int main_parse_args(int argc, char **argv, struct main_args *a, struct main_state *m)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -279,40 +288,33 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *config_name = NULL, *pid_file = NULL;
-	int daemonize = 0, check_only = 0, c, rc = 0;
-	char err[BCONFIG_ERR_MAX];
-	struct bridge_config *cfg = NULL;
-	struct bridge_opts bo = {0};
-	struct local_opts lo = {0};
-	struct pidfile pf = {.fd = -1};
-	struct main_state m = {0};
+	int c;
 
 	while ((c = getopt_long(argc, argv, "c:fdp:nvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			m.config_path = optarg;
+			m->config_path = optarg;
 			break;
 		case 'f':
-			daemonize = 0;
+			a->daemonize = 0;
 			break;
 		case 'd':
-			daemonize = 1;
+			a->daemonize = 1;
 			break;
 		case 'p':
-			pid_file = optarg;
+			a->pid_file = optarg;
 			break;
 		case 'C':
-			m.channel = optarg;
+			m->channel = optarg;
 			break;
 		case 'S':
-			m.socket_path = optarg;
+			m->socket_path = optarg;
 			break;
 		case 'n':
-			check_only = 1;
+			a->check_only = 1;
 			break;
 		case 'v':
-			m.verbose = 1;
+			m->verbose = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -330,6 +332,110 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_CONFIG;
 	}
+	return -1;
+}
+
+/* Starts the signal watchers of M's loop. */
+static void main_signals(struct main_state *m)
+{
+	ev_signal_init(&m->term_w, main_signal_cb, SIGTERM);
+	ev_signal_init(&m->int_w, main_signal_cb, SIGINT);
+	ev_signal_init(&m->hup_w, main_signal_cb, SIGHUP);
+	ev_signal_init(&m->usr1_w, main_signal_cb, SIGUSR1);
+	m->term_w.data = m->int_w.data = m->hup_w.data = m->usr1_w.data = m;
+	ev_signal_start(m->loop, &m->term_w);
+	ev_signal_start(m->loop, &m->int_w);
+	ev_signal_start(m->loop, &m->hup_w);
+	ev_signal_start(m->loop, &m->usr1_w);
+}
+
+/* Runs the bridge on the loaded configuration M->cfg (channel spec in
+ * BO->spec) until a signal stops it.  Returns the exit status. */
+static int main_start(struct main_state *m, const struct main_args *a, struct bridge_opts *bo)
+{
+	const struct bridge_config *cfg = m->cfg;
+	const char *pid_file = a->pid_file != NULL ? a->pid_file : cfg->pid_file;
+	char err[BCONFIG_ERR_MAX];
+	struct local_opts lo = {0};
+	struct pidfile pf = {.fd = -1};
+	struct bridge_stats st;
+	int rc = 0;
+
+	if (a->daemonize) {
+		log_init(BRIDGE_NAME, 1, cfg->log_facility, LOG_LVL_INFO);
+		if (daemon_detach() < 0)
+			fatal("cannot detach");
+		m->daemonized = 1;
+	}
+	log_set_level(m->verbose ? LOG_LVL_DEBUG : cfg->log_level);
+	if (pid_file != NULL && daemon_pidfile_open(&pf, pid_file, err, sizeof err) < 0) {
+		log_errx("%s", err);
+		return EXIT_RUNTIME;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	m->loop = ev_default_loop(EVFLAG_AUTO);
+
+	main_bridge_opts(cfg, bo);
+	m->b = bridge_new(m->loop, bo, err, sizeof err);
+	if (m->b == NULL) {
+		log_errx("%s", err);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+
+	main_local_opts(cfg, &lo);
+	main_socket_dir(cfg->socket_path);
+	m->local = local_start(m->loop, m->b, &lo, err, sizeof err);
+	if (m->local == NULL) {
+		log_errx("%s", err);
+		rc = EXIT_RUNTIME;
+		goto out_bridge;
+	}
+
+	if (cfg->nrpe_listen) {
+		struct listener_opts no = {0};
+
+		main_listener_opts(cfg, &no);
+		m->listener = listener_start(m->loop, m->b, &no, err, sizeof err);
+		if (m->listener == NULL) {
+			log_errx("NRPE listener: %s", err);
+			rc = EXIT_RUNTIME;
+			goto out_local;
+		}
+	}
+
+	main_signals(m);
+	bridge_get_stats(m->b, &st);
+	log_info("started: %u domains, channel %s, socket %s", st.guests, cfg->channel,
+		 cfg->socket_path);
+	ev_run(m->loop, 0);
+
+	/* front ends first: their clients get "shutting down", and nothing
+	 * new reaches the core while it answers the rest */
+	listener_stop(m->listener);
+	main_log_stats(m->b);
+out_local:
+	local_stop(m->local);
+out_bridge:
+	bridge_free(m->b);
+out:
+	daemon_pidfile_close(&pf);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_name = NULL;
+	char err[BCONFIG_ERR_MAX];
+	struct bridge_config *cfg = NULL;
+	struct bridge_opts bo = {0};
+	struct main_args a = {0};
+	struct main_state m = {0};
+	int rc;
+
+	rc = main_parse_args(argc, argv, &a, &m);
+	if (rc >= 0)
+		return rc;
 
 	log_init(BRIDGE_NAME, 0, LOG_DAEMON, m.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (main_load(&m, &cfg, &config_name, err, sizeof err) < 0) {
@@ -341,87 +447,12 @@ int main(int argc, char **argv)
 		log_errx("bad channel '%s': expected vchan or socket:DIR (an existing directory)",
 			 cfg->channel);
 		rc = EXIT_CONFIG;
-		goto out;
-	}
-	if (check_only) {
+	} else if (a.check_only) {
 		printf("%s: OK\n", config_name);
-		goto out;
+		rc = 0;
+	} else {
+		rc = main_start(&m, &a, &bo);
 	}
-
-	if (daemonize) {
-		log_init(BRIDGE_NAME, 1, cfg->log_facility, LOG_LVL_INFO);
-		if (daemon_detach() < 0)
-			fatal("cannot detach");
-		m.daemonized = 1;
-	}
-	log_set_level(m.verbose ? LOG_LVL_DEBUG : cfg->log_level);
-	if (pid_file == NULL)
-		pid_file = cfg->pid_file;
-	if (pid_file != NULL && daemon_pidfile_open(&pf, pid_file, err, sizeof err) < 0) {
-		log_errx("%s", err);
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	m.loop = ev_default_loop(EVFLAG_AUTO);
-
-	main_bridge_opts(cfg, &bo);
-	m.b = bridge_new(m.loop, &bo, err, sizeof err);
-	if (m.b == NULL) {
-		log_errx("%s", err);
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
-
-	main_local_opts(cfg, &lo);
-	main_socket_dir(cfg->socket_path);
-	m.local = local_start(m.loop, m.b, &lo, err, sizeof err);
-	if (m.local == NULL) {
-		log_errx("%s", err);
-		rc = EXIT_RUNTIME;
-		goto out_bridge;
-	}
-
-	if (cfg->nrpe_listen) {
-		struct listener_opts no = {0};
-
-		main_listener_opts(cfg, &no);
-		m.listener = listener_start(m.loop, m.b, &no, err, sizeof err);
-		if (m.listener == NULL) {
-			log_errx("NRPE listener: %s", err);
-			rc = EXIT_RUNTIME;
-			goto out_local;
-		}
-	}
-
-	ev_signal_init(&m.term_w, main_signal_cb, SIGTERM);
-	ev_signal_init(&m.int_w, main_signal_cb, SIGINT);
-	ev_signal_init(&m.hup_w, main_signal_cb, SIGHUP);
-	ev_signal_init(&m.usr1_w, main_signal_cb, SIGUSR1);
-	m.term_w.data = m.int_w.data = m.hup_w.data = m.usr1_w.data = &m;
-	ev_signal_start(m.loop, &m.term_w);
-	ev_signal_start(m.loop, &m.int_w);
-	ev_signal_start(m.loop, &m.hup_w);
-	ev_signal_start(m.loop, &m.usr1_w);
-
-	{
-		struct bridge_stats st;
-		bridge_get_stats(m.b, &st);
-		log_info("started: %u domains, channel %s, socket %s", st.guests, cfg->channel,
-			 cfg->socket_path);
-	}
-	ev_run(m.loop, 0);
-
-	/* front ends first: their clients get "shutting down", and nothing
-	 * new reaches the core while it answers the rest */
-	listener_stop(m.listener);
-	main_log_stats(m.b);
-out_local:
-	local_stop(m.local);
-out_bridge:
-	bridge_free(m.b);
-out:
-	daemon_pidfile_close(&pf);
 	bconfig_free(m.cfg);
 	return rc;
 }

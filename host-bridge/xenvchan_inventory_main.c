@@ -14,6 +14,7 @@
 
 #include "invconf.h"
 #include "inventory.h"
+#include "xvsafe.h"
 
 enum inv_exit {
 	INV_EXIT_OK = 0,    /* everything asked for was shown */
@@ -95,7 +96,7 @@ static void inv_emit_missing(struct inv_out *o, const char *query)
 {
 	char safe[INV_MAX_TEXT];
 
-	inventory_safe_text(safe, sizeof safe, query, strlen(query));
+	xvsafe_text(safe, sizeof safe, query, strlen(query), NULL);
 	fprintf(stderr, "xenvchan-inventory: no such guest: %s\n", safe);
 	if (o->conf != NULL)
 		return;

@@ -38,14 +38,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "xvp.h"
+
 #ifndef XV_VERSION
 #define XV_VERSION "unknown"
 #endif
-
-#define CHECK_MEM_OK 0
-#define CHECK_MEM_WARNING 1
-#define CHECK_MEM_CRITICAL 2
-#define CHECK_MEM_UNKNOWN 3
 
 #define CHECK_MEM_MEMINFO "/proc/meminfo"
 #define CHECK_MEM_ENV "XV_MEMINFO"
@@ -68,7 +65,7 @@ struct check_mem_info {
 	int has_total, has_available, has_free, has_buffers, has_cached;
 };
 
-static const char *const check_mem_state_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+static const char *const check_mem_state_names[] = XVP_RESULT_NAMES;
 
 __attribute__((noreturn)) static void check_mem_on_alarm(int sig)
 {
@@ -76,7 +73,7 @@ __attribute__((noreturn)) static void check_mem_on_alarm(int sig)
 	ssize_t n = write(STDOUT_FILENO, msg, sizeof msg - 1);
 
 	(void)n;
-	_exit(CHECK_MEM_UNKNOWN);
+	_exit(XVP_RESULT_UNKNOWN);
 }
 
 static void check_mem_help(void)
@@ -106,7 +103,7 @@ __attribute__((noreturn)) static void check_mem_usage(const char *what, const ch
 	else
 		printf("MEM UNKNOWN - %s\n", what);
 	fputs(CHECK_MEM_USAGE, stdout);
-	exit(CHECK_MEM_UNKNOWN);
+	exit(XVP_RESULT_UNKNOWN);
 }
 
 /* Returns 0 and fills *l, or -1. */
@@ -291,10 +288,10 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			check_mem_help();
-			return CHECK_MEM_UNKNOWN;
+			return XVP_RESULT_UNKNOWN;
 		case 'V':
 			printf("check_mem v%s (xenvchan-nrpe)\n", XV_VERSION);
-			return CHECK_MEM_UNKNOWN;
+			return XVP_RESULT_UNKNOWN;
 		case 'w':
 			if (check_mem_parse_limit(optarg, &warn) == -1)
 				check_mem_usage("invalid warning threshold", optarg);
@@ -333,7 +330,7 @@ int main(int argc, char **argv)
 		path = CHECK_MEM_MEMINFO;
 	if (check_mem_read(path, &m, err, sizeof err) == -1) {
 		printf("MEM UNKNOWN - %s\n", err);
-		return CHECK_MEM_UNKNOWN;
+		return XVP_RESULT_UNKNOWN;
 	}
 	wb = check_mem_limit_bytes(&warn, m.total);
 	cb = check_mem_limit_bytes(&crit, m.total);
@@ -342,14 +339,14 @@ int main(int argc, char **argv)
 		printf(
 		    "MEM UNKNOWN - critical threshold '%.*s' is above warning threshold '%.*s'\n",
 		    CHECK_MEM_ARG_MAX, crit.text, CHECK_MEM_ARG_MAX, warn.text);
-		return CHECK_MEM_UNKNOWN;
+		return XVP_RESULT_UNKNOWN;
 	}
 	if (m.available < cb)
-		state = CHECK_MEM_CRITICAL;
+		state = XVP_RESULT_CRITICAL;
 	else if (m.available < wb)
-		state = CHECK_MEM_WARNING;
+		state = XVP_RESULT_WARNING;
 	else
-		state = CHECK_MEM_OK;
+		state = XVP_RESULT_OK;
 	/* floor: never print "10%" for an alert below 10% */
 	pct = (unsigned)((long double)m.available * 100 / (long double)m.total);
 	used = m.total - m.available;

@@ -76,11 +76,20 @@
  * sent); a PING beyond them is a session violation (PROTOCOL.md 5.4 rule 7) */
 #define XVP_XV_PONG_MAX 16
 
-/* result codes (Nagios plugin states) allowed in an extension RESPONSE */
+/*
+ * The four Nagios plugin states, named once for the whole project: the
+ * result codes allowed in an extension RESPONSE and an NRPE answer, and the
+ * exit status of every plugin and probe here.  XVP_RESULT_NAMES is an
+ * initialiser for a table indexed by state (a header-only fact, so a probe
+ * that links nothing can use it).
+ */
 #define XVP_RESULT_OK 0
 #define XVP_RESULT_WARNING 1
 #define XVP_RESULT_CRITICAL 2
 #define XVP_RESULT_UNKNOWN 3
+/* clang-format off */
+#define XVP_RESULT_NAMES {"OK", "WARNING", "CRITICAL", "UNKNOWN"}
+/* clang-format on */
 
 /* extension protocol versions this code speaks (negotiated by HELLO) */
 #define XVP_PROTO_MIN 1

@@ -10,6 +10,7 @@
 
 #include "xverr.h"
 #include "xvp.h"
+#include "xvsafe.h"
 #include "xvserve.h"
 
 struct xvserve_req {
@@ -186,7 +187,7 @@ void xvserve_answer(struct xvserve_req *rq, int state, const char *text, size_t 
 			rq->text[len] = '\0';
 			rq->len = len;
 		} else {
-			rq->state = 3;
+			rq->state = XVP_RESULT_UNKNOWN;
 			rq->len = sizeof XVSERVE_MSG_NOMEM - 1;
 		}
 	}
@@ -264,6 +265,7 @@ static void xvserve_refused(struct xvserve *e, const struct xvp_msg *m)
 static void xvserve_hello(struct xvserve *e, const struct xvp_msg *m)
 {
 	struct xvp_msg ack = {.version = XVP_XV, .type = XVP_XV_HELLO_ACK};
+	char safe[96]; /* the client's software id, as safe text */
 	int v;
 
 	if (e->mux) {
@@ -282,9 +284,8 @@ static void xvserve_hello(struct xvserve *e, const struct xvp_msg *m)
 	ack.max_request = XVP_MAX_BUFFER;
 	ack.text = e->lim.software;
 	ack.text_len = strlen(e->lim.software);
-	/* the software id is the client's text: bounded, printed as data */
-	xvserve_log(e, XVSERVE_LOG_INFO, "client speaks the extension, version %d (%.*s)", v,
-		    (int)(m->text_len > 64 ? 64 : m->text_len), m->text);
+	xvsafe_text(safe, sizeof safe, m->text, m->text_len, NULL);
+	xvserve_log(e, XVSERVE_LOG_INFO, "client speaks the extension, version %d (%s)", v, safe);
 	xvserve_encode(e, &ack);
 }
 
@@ -319,6 +320,7 @@ static void xvserve_ping(struct xvserve *e, const struct xvp_msg *m)
 static void xvserve_message(struct xvserve *e, const struct xvp_msg *m)
 {
 	struct xvserve_req *rq;
+	char safe[200]; /* the client's ERROR text, as safe text */
 
 	if (e->refused[0] != '\0') {
 		xvserve_refused(e, m);
@@ -394,8 +396,8 @@ static void xvserve_message(struct xvserve *e, const struct xvp_msg *m)
 		xvserve_ping(e, m);
 		return;
 	case XVP_XV_ERROR:
-		xvserve_log(e, XVSERVE_LOG_WARN, "client reported an error: %.*s",
-			    (int)(m->text_len > 200 ? 200 : m->text_len), m->text);
+		xvsafe_text(safe, sizeof safe, m->text, m->text_len, NULL);
+		xvserve_log(e, XVSERVE_LOG_WARN, "client reported an error: %s", safe);
 		e->draining = 1;
 		return;
 	default:

@@ -168,6 +168,7 @@ EOF
 # lxv MODE ARGS: a client of the local socket for what xvc.py does not do
 #   half Q            v4 query, shutdown(SHUT_WR), then "rc text" of the answer
 #   maxresp N Q       HELLO with max_response N, tagged query: "buflen rc text"
+#   error             HELLO, then ERROR id 0 with control characters in its text
 lxv() {
 	python3 - "$BT/bridge.sock" "$@" <<'PY'
 import socket, struct, sys, zlib
@@ -200,7 +201,27 @@ elif mode == 'maxresp':
     f, buf = read_frame(s, b'')
     f, buf = read_frame(s, buf)
     print(struct.unpack('>i', f[12:16])[0], struct.unpack('>h', f[8:10])[0], text(f, 20))
+elif mode == 'error':
+    s.sendall(frame(0x5856, 1, struct.pack('>HHII', 1, 1, 16, 65536) + b'lxv\0'))
+    s.sendall(frame(0x5856, 8, struct.pack('>I', 0) + b'evil\x1b[2J\x07\nfake line\\\0'))
+    while s.recv(65536):
+        pass
 PY
+}
+
+@test "bridge: a local client's ERROR text reaches the log escaped, never raw" {
+	bridge_start
+	run lxv error
+	assert_success
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		grep -q 'client reported an error' "$BT/bridge.log" && break
+		sleep 0.1
+	done
+	# proto/xvsafe.h's rule: \xNN for a control byte, "\\" for a backslash
+	grep -F 'client reported an error: evil\x1B[2J\x07\x0Afake line\\' "$BT/bridge.log"
+	run grep -E $'\x1b|\x07|^fake line' "$BT/bridge.log"
+	assert_failure
 }
 
 @test "bridge: a local client that half-closes after its query still gets the answer" {
@@ -393,11 +414,11 @@ EOF
 	assert_equal "$status" 3
 	assert_output "XENVCHAN: guest 'big': unusable agent advertisement (protocol: value of 1500 bytes (at most 64))"
 	run cx -H ctrl -c x
-	assert_output "XENVCHAN: guest 'ctrl': unusable agent advertisement (protocol: 'xenvchan-nrpe\\x1b[31m\\x01' is not xenvchan-nrpe)"
+	assert_output "XENVCHAN: guest 'ctrl': unusable agent advertisement (protocol: 'xenvchan-nrpe\\x1B[31m\\x01' is not xenvchan-nrpe)"
 	run cx -H vers -c x
 	assert_output "XENVCHAN: guest 'vers': unusable agent advertisement (versions: no common protocol version (the agent speaks '2-9'))"
 	run cx -H trans -c x
-	assert_output "XENVCHAN: guest 'trans': unusable agent advertisement (transport: 'pigeon\\x7f' is not vchan or socket)"
+	assert_output "XENVCHAN: guest 'trans': unusable agent advertisement (transport: 'pigeon\\x7F' is not vchan or socket)"
 	run cx -H sock -c x
 	assert_output "XENVCHAN: guest 'sock': unusable agent advertisement (transport: the agent listens on vchan, the bridge uses socket)"
 	# nothing raw from a guest reaches the log

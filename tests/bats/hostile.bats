@@ -307,7 +307,7 @@ channel_case() {
 
 @test "hostile: ERROR id 0 with 60000 bytes of escapes and control characters" {
 	channel_case errorzero "$HOSTILE" errorzero \
-		'protocol error \(the agent ended the session: (\\x1b|\[|\\x[0-9a-f]{2})+\.\.\.\): disconnected'
+		'protocol error \(the agent ended the session: (\\x1B|\[|\\x[0-9A-F]{2})+\.\.\.\): disconnected'
 	# nothing raw from the guest in the log either
 	run grep -c $'\e' "$BT/bridge.log"
 	assert_output 0
@@ -400,7 +400,7 @@ xenstore_case() {
 	attack_on() { ctrl && attacker_on; }
 	attack_off() { attacker_off; writer_off; }
 	xenstore_case nonprintable \
-		'unusable agent advertisement \(protocol: .\\x1b\]0;owned\\x07\\x1b\[2J.* is not xenvchan-nrpe\)'
+		'unusable agent advertisement \(protocol: .\\x1B\]0;owned\\x07\\x1B\[2J.* is not xenvchan-nrpe\)'
 	run grep -c $'\e\\|\x01\\|\x7f' "$BT/bridge.log"
 	assert_output 0
 }

@@ -7,15 +7,15 @@
  * Input: one flag byte (bit 0-2: protocol/versions/transport present, bit
  * 3: the bridge uses socket rather than vchan), then five fields, each a
  * length byte and that many bytes: domid, name, protocol, versions,
- * transport; what remains is escaped with guests_safe_text() into a buffer
- * whose size is the first remaining byte.
+ * transport; what remains is escaped with xvsafe_text() (proto/xvsafe.h)
+ * into a buffer whose size is the first remaining byte.
  *
  * Checked: a domid parses only from its own canonical decimal form and in
  * range; a name is accepted only as 1-64 characters of [A-Za-z0-9_.-] and
  * copied exactly; an advertisement is valid only when every key is right,
- * and its reason is always printable ASCII; escaped text is printable,
- * NUL-terminated within the buffer, and when not cut unescapes back to the
- * input.
+ * and its reason never holds a control character; escaped text is valid
+ * UTF-8 without control characters, NUL-terminated within the buffer, and
+ * when not cut unescapes back to the input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +23,9 @@
 #include <string.h>
 
 #include "../../host-bridge/guests.h"
+#include "utf8.h"
 #include "xvp.h"
+#include "xvsafe.h"
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -51,18 +53,46 @@ static int take(const uint8_t **p, size_t *left, const char **field, size_t *len
 	return 0;
 }
 
+/* valid UTF-8, no C0 control, no DEL, NUL-terminated within cap */
 static void check_printable(const char *s, size_t cap)
 {
-	size_t n = strnlen(s, cap);
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strnlen(s, cap), k;
 
 	CHECK(n < cap);
-	for (size_t i = 0; i < n; i++)
-		CHECK(s[i] >= 0x20 && s[i] < 0x7f);
+	for (size_t i = 0; i < n; i += k) {
+		k = 1;
+		if (u[i] >= 0x80)
+			CHECK((k = utf8_decode(u + i, n - i, NULL)) > 0);
+		else
+			CHECK(u[i] >= 0x20 && u[i] < 0x7f);
+	}
 }
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* code point CP as UTF-8 into OUT; returns its length */
+static size_t put_utf8(unsigned long cp, char *out)
+{
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
 }
 
 static void check_safe_text(const char *in, size_t len, size_t dstsize)
@@ -70,13 +100,16 @@ static void check_safe_text(const char *in, size_t len, size_t dstsize)
 	char out[512];
 	char back[512];
 	size_t n, o = 0;
+	int cut;
 
 	memset(out, 0x55, sizeof out);
-	n = guests_safe_text(out, dstsize, in, len);
+	n = xvsafe_text(out, dstsize, in, len, &cut);
 	CHECK(n < dstsize && out[n] == '\0' && strlen(out) == n);
 	check_printable(out, dstsize);
-	if (n >= 3 && strcmp(out + n - 3, "...") == 0)
-		return; /* cut: nothing more to compare */
+	if (cut) {
+		CHECK(n >= 3 && strcmp(out + n - 3, "...") == 0);
+		return; /* nothing more to compare */
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (out[i] != '\\') {
 			back[o++] = out[i];
@@ -86,6 +119,19 @@ static void check_safe_text(const char *in, size_t len, size_t dstsize)
 		if (out[i + 1] == '\\') {
 			back[o++] = '\\';
 			i++;
+			continue;
+		}
+		if (out[i + 1] == 'u') {
+			unsigned long cp = 0;
+			size_t j = i + 3;
+			CHECK(i + 2 < n && out[i + 2] == '{');
+			for (; j < n && out[j] != '}'; j++) {
+				CHECK(hexval(out[j]) >= 0 && j - i - 3 < 6);
+				cp = cp * 16 + (unsigned long)hexval(out[j]);
+			}
+			CHECK(j < n && j - i - 3 >= 4 && cp >= 0x80 && cp <= 0x10ffff);
+			o += put_utf8(cp, back + o);
+			i = j;
 			continue;
 		}
 		CHECK(out[i + 1] == 'x' && i + 3 < n);

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "xvp.h"
+
 extern char **environ;
 
 static int pe_cmp_gid(const void *a, const void *b)
@@ -114,7 +116,7 @@ int main(void)
 		nenv++;
 	env = calloc(nenv + 1, sizeof *env);
 	if (env == NULL)
-		return 3;
+		return XVP_RESULT_UNKNOWN;
 	memcpy(env, environ, nenv * sizeof *env);
 	qsort(env, nenv, sizeof *env, pe_cmp_str);
 	for (size_t i = 0; i < nenv; i++)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "xvp.h"
+
 #define PROBE_FDS_MAX 1024
 
 static int probe_fds_cmp(const void *a, const void *b)
@@ -24,7 +26,7 @@ int main(void)
 
 	if (d == NULL) {
 		printf("UNKNOWN - /proc/self/fd: cannot open\n");
-		return 3;
+		return XVP_RESULT_UNKNOWN;
 	}
 	while ((e = readdir(d)) != NULL && n < PROBE_FDS_MAX) {
 		if (e->d_name[0] == '.')

@@ -105,23 +105,6 @@ static void test_advert_oversized(void **state)
 	assert_string_equal(a.why, "protocol: value of 65 bytes (at most 64)");
 }
 
-static void test_safe_text(void **state)
-{
-	char out[32];
-
-	assert_int_equal(guests_safe_text(out, sizeof out, "plain text", 10), 10);
-	assert_string_equal(out, "plain text");
-	guests_safe_text(out, sizeof out, "a\\b\x01\xff\n", 6);
-	assert_string_equal(out, "a\\\\b\\x01\\xff\\x0a");
-	/* cut at a whole escape, with "..." */
-	guests_safe_text(out, 12, "\x01\x02\x03\x04\x05", 5);
-	assert_string_equal(out, "\\x01\\x02...");
-	guests_safe_text(out, 4, "abcdef", 6);
-	assert_string_equal(out, "...");
-	guests_safe_text(out, sizeof out, "", 0);
-	assert_string_equal(out, "");
-}
-
 static void test_peer_allowed(void **state)
 {
 	const uid_t uids[] = {1001};
@@ -146,9 +129,9 @@ static void test_peer_allowed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_domid),     cmocka_unit_test(test_name),
-	    cmocka_unit_test(test_advert),    cmocka_unit_test(test_advert_oversized),
-	    cmocka_unit_test(test_safe_text), cmocka_unit_test(test_peer_allowed),
+	    cmocka_unit_test(test_domid),	 cmocka_unit_test(test_name),
+	    cmocka_unit_test(test_advert),	 cmocka_unit_test(test_advert_oversized),
+	    cmocka_unit_test(test_peer_allowed),
 	};
 	return cmocka_run_group_tests_name("guestvals", tests, NULL, NULL);
 }
