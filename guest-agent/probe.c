@@ -20,6 +20,7 @@
 #include "forksrv.h"
 #include "log.h"
 #include "probe.h"
+#include "xvsafe.h"
 
 #define probe_of(ptr, member)                                                                      \
 	((struct probe *)(void *)((char *)(ptr)-offsetof(struct probe, member)))
@@ -432,8 +433,12 @@ static void probe_err_flush(struct probe *p)
 	if (p->errlen == 0 && !p->err_cut)
 		return;
 	if (p->errlogged < PROBE_STDERR_LOG_MAX) {
-		log_warnx("command '%s' (pid %d) stderr: %.*s%s", p->name, (int)p->pid,
-			  (int)p->errlen, p->errline, p->err_cut ? " [...]" : "");
+		/* a probe's bytes reach the log only through the one sanitiser */
+		char safe[4 * PROBE_STDERR_LINE_MAX + XVSAFE_MIN_DST];
+
+		xvsafe_text(safe, sizeof safe, p->errline, p->errlen, NULL);
+		log_warnx("command '%s' (pid %d) stderr: %s%s", p->name, (int)p->pid, safe,
+			  p->err_cut ? " [...]" : "");
 		p->errlogged += p->errlen;
 	} else if (!p->err_dropped) {
 		log_warnx("command '%s' (pid %d): further stderr output not logged", p->name,
@@ -474,8 +479,8 @@ static int probe_read_err(struct probe *p)
 				p->err_cut = 1;
 				continue;
 			}
-			/* Plugin text goes to syslog: no control characters. */
-			p->errline[p->errlen++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+			/* kept raw: probe_err_flush escapes it (proto/xvsafe.h) */
+			p->errline[p->errlen++] = (char)c;
 		}
 	}
 	return 0;

@@ -120,12 +120,14 @@
 
 #include <ev.h>
 
+#include "xvp.h"
+
 /* Nagios plugin states. */
 enum probe_state {
-	PROBE_STATE_OK = 0,
-	PROBE_STATE_WARNING = 1,
-	PROBE_STATE_CRITICAL = 2,
-	PROBE_STATE_UNKNOWN = 3,
+	PROBE_STATE_OK = XVP_RESULT_OK,
+	PROBE_STATE_WARNING = XVP_RESULT_WARNING,
+	PROBE_STATE_CRITICAL = XVP_RESULT_CRITICAL,
+	PROBE_STATE_UNKNOWN = XVP_RESULT_UNKNOWN,
 };
 
 /* How a probe ended; what result->detail holds. */

@@ -110,7 +110,7 @@ static void session_submit(void *ctx, struct xvserve_req *xrq, const char *untru
 	}
 	if (argv_parse_query(untrusted_text, len, &q, err, sizeof err) < 0) {
 		log_info("refused request: %s", err);
-		xvserve_answerf(xrq, 3, "XENVCHAN: Bad request: %s", err);
+		xvserve_answerf(xrq, XVP_RESULT_UNKNOWN, "XENVCHAN: Bad request: %s", err);
 		return;
 	}
 	/* q.name passed argv_check_name: [A-Za-z0-9_.-], safe to print */
@@ -118,13 +118,13 @@ static void session_submit(void *ctx, struct xvserve_req *xrq, const char *untru
 	cmd = config_command(cfg, q.name);
 	if (!cmd) {
 		log_info("refused request: command '%s' not defined", q.name);
-		xvserve_answerf(xrq, 3, "XENVCHAN: Command '%s' not defined", q.name);
+		xvserve_answerf(xrq, XVP_RESULT_UNKNOWN, "XENVCHAN: Command '%s' not defined", q.name);
 		argv_query_free(&q);
 		return;
 	}
 	if (argv_expand(cmd->argv, &q, &cfg->arg_policy, &argv, err, sizeof err) < 0) {
 		log_info("refused request for '%s': %s", q.name, err);
-		xvserve_answerf(xrq, 3, "XENVCHAN: Command '%s': %s", q.name, err);
+		xvserve_answerf(xrq, XVP_RESULT_UNKNOWN, "XENVCHAN: Command '%s': %s", q.name, err);
 		argv_query_free(&q);
 		return;
 	}
@@ -149,11 +149,11 @@ static void session_submit(void *ctx, struct xvserve_req *xrq, const char *untru
 		pool_stats(&a->pool, &st);
 		log_warnx("agent busy: refused '%s' (%u running, %u queued)", rq->name, st.running,
 			  st.queued);
-		xvserve_answerf(xrq, 3, "XENVCHAN: agent busy (%u probes running, %u queued)",
+		xvserve_answerf(xrq, XVP_RESULT_UNKNOWN, "XENVCHAN: agent busy (%u probes running, %u queued)",
 				st.running, st.queued);
 	} else if (r < 0) {
 		log_warnx("cannot run '%s': %s", rq->name, strerror(-r));
-		xvserve_answerf(xrq, 3, "XENVCHAN: Command '%s' could not be started: %s", rq->name,
+		xvserve_answerf(xrq, XVP_RESULT_UNKNOWN, "XENVCHAN: Command '%s' could not be started: %s", rq->name,
 				strerror(-r));
 	}
 }

@@ -433,3 +433,14 @@ EOF2
 	grep -q "configuration reloaded" "$AT/agent-file.log"
 	! grep -q "configuration reloaded" "$AT/agent-file.log.1"
 }
+
+@test "agent: a probe's stderr reaches the log escaped, never raw" {
+	agent_config <<<"command[noisy]=$AT/probes/stderr.sh"
+	agent_start
+	run q noisy
+	assert_success
+	assert_output "OK - stdout"
+	for i in $(seq 50); do grep -q 'red' "$AT/agent.log" && break; sleep 0.05; done
+	grep -F "stderr: esc\\x1B[31m red" "$AT/agent.log" || { cat "$AT/agent.log" >&3; false; }
+	! LC_ALL=C grep -q $'\033' "$AT/agent.log"
+}
