@@ -676,7 +676,7 @@ static void test_stderr_to_log(void **state)
 	assert_string_equal(o.text, "OK - stdout\n");
 	snprintf(expect, sizeof expect, "command 'err' (pid %d) stderr: to stderr\n", (int)o.r.pid);
 	assert_non_null(strstr(log, expect));
-	snprintf(expect, sizeof expect, "command 'err' (pid %d) stderr: esc?[31m red\n",
+	snprintf(expect, sizeof expect, "command 'err' (pid %d) stderr: esc\\x1B[31m red\n",
 		 (int)o.r.pid);
 	assert_non_null(strstr(log, expect));
 	outcome_free(&o);
