@@ -5,6 +5,7 @@
 #   make asan       the whole check under ASan + UBSan (in build/asan)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make check-xen  the whole system on real Xen 4.17 under QEMU
+#   make check-distro  our .debs on Debian + systemd + Xen (RELEASES="bookworm trixie")
 #   make demo       the main job on the emulated set-up
 #   make install    PREFIX, DESTDIR, SYSCONFDIR
 #
@@ -264,14 +265,16 @@ INST_SUBST_UNIT = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' 
 	-e 's|@CONFDIR@|$(XV_CONFDIR)|g' -e 's|@NAGIOS_PLUGINDIR@|$(NAGIOS_PLUGINDIR)|g'
 INST_SUBST_CONF = sed -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' -e 's|/usr/lib/nagios/plugins|$(NAGIOS_PLUGINDIR)|g'
 
-.PHONY: programs man install-stage check-pkg
+.PHONY: programs man install-stage check-pkg check-distro
 
 programs: $(INST_PROGS)
 
 $(O)/man/%: docs/man/%.scd Makefile
 	@mkdir -p $(@D)
 	$(call msg,SCDOC,$<)
-	$(Q)sed 's|@VERSION@|$(VERSION)|g' $< | $(SCDOC) >$@.tmp && mv $@.tmp $@
+	$(Q)sed 's|@VERSION@|$(VERSION)|g' $< | $(SCDOC) >$@.tmp && \
+	if grep -q '^\.TS' $@.tmp; then printf '%s\n' "'\\\" t" | cat - $@.tmp >$@.tbl && mv $@.tbl $@.tmp; fi && \
+	mv $@.tmp $@
 
 man: $(addprefix $(O)/man/,$(INST_MAN))
 
@@ -343,6 +346,15 @@ uninstall: install-stage
 check-pkg:
 	@scripts/deps.sh build test pkg
 	@O=$(O) tests/pkg/check-pkg.sh
+
+# Our Debian packages, built per release in a root of that release and
+# installed with apt into a systemd dom0 and a systemd PVH guest on that
+# release's Xen, under QEMU (tests/distro/check-distro.sh).  Needs root and
+# the Debian archive; the roots are cached under $(O)/distro.
+RELEASES ?= bookworm trixie
+check-distro:
+	@scripts/deps.sh pkg xen
+	@O=$(O) RELEASES="$(RELEASES)" tests/distro/check-distro.sh
 
 clean:
 	rm -rf $(O)
