@@ -89,14 +89,9 @@ cp "$deb"/xenvchan-bridge_*.deb "$r/root/debs/"
 cp "$deb"/upgrade/xenvchan-bridge_*.deb "$r/root/debs/upgrade/"
 mkdir -p "$r/var/lib/xvtest" "$r/etc/xen/scripts"
 gk=$(ls "$g"/boot/vmlinuz-* | sort -V | tail -1)
-# the plain ELF, gzip'd, when it can be taken out of the bzImage: libxenguest
-# unpacks an xz bzImage slowly under emulation (47 s for xl create)
-if "$top/tests/xen/extract-vmlinux.sh" "$gk" "$r/var/lib/xvtest/vmlinuz.elf" 2>/dev/null; then
-	gzip -1 -c "$r/var/lib/xvtest/vmlinuz.elf" >"$r/var/lib/xvtest/vmlinuz"
-	rm -f "$r/var/lib/xvtest/vmlinuz.elf"
-else
-	cp "$gk" "$r/var/lib/xvtest/vmlinuz"
-fi
+# the plain ELF, gzip'd: libxenguest unpacks an xz bzImage slowly under
+# emulation (47 s for xl create)
+vmlinux_gz "$gk" "$r/var/lib/xvtest/vmlinuz" || cp "$gk" "$r/var/lib/xvtest/vmlinuz"
 cp "$g/boot/initrd.img-${gk##*/vmlinuz-}" "$r/var/lib/xvtest/initrd.img"
 install -m 0755 "$top/tests/xen/files/vif-noop" "$r/etc/xen/scripts/vif-noop"
 install -m 0644 "$here/files/guest01.cfg" "$r/etc/xen/guest01.cfg"
@@ -116,9 +111,7 @@ rm -rf "$img"
 mkdir -p "$img"
 zcat "$r/boot/xen-$xv-amd64.gz" >"$img/xen"
 k=$(ls "$r"/boot/vmlinuz-* | sort -V | tail -1)
-"$top/tests/xen/extract-vmlinux.sh" "$k" "$img/vmlinux" 2>/dev/null ||
-	{ cp "$k" "$img/vmlinux"; }	# zstd: QEMU's multiboot hands Xen the bzImage, which Xen unpacks
-gzip -1 -f "$img/vmlinux"
+vmlinux_gz "$k" "$img/vmlinux.gz" || die "no ELF kernel in $k"
 cp "$r/boot/initrd.img-${k##*/vmlinuz-}" "$img/initrd.img"
 mkimg() {	# ROOT IMAGE SIZE_MB
 	local sz

@@ -71,3 +71,22 @@ in_root() {
 	umount "$dir/dev/pts" "$dir/dev" "$dir/sys" "$dir/proc"
 	return $rc
 }
+
+# vmlinux_gz BZIMAGE OUT: the plain ELF kernel out of a Debian bzImage (xz on
+# bookworm, zstd on trixie), gzip'd: faster for libxenguest and Xen to load
+# under emulation than the bzImage.  Fails when there is no such payload.
+vmlinux_gz() {
+	local pos magic cmd
+	for magic in xz zstd; do
+		if [ $magic = xz ]; then cmd="xz -dc"; pat=$'\xfd7zXZ'; else cmd="zstd -dcq"; pat=$'\x28\xb5\x2f\xfd'; fi
+		for pos in $(LC_ALL=C grep -abo "$pat" "$1" | cut -d: -f1); do
+			tail -c +$((pos + 1)) "$1" | $cmd >"$2.elf" 2>/dev/null
+			if [ "$(head -c 4 "$2.elf" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+				gzip -1 -c "$2.elf" >"$2" && rm -f "$2.elf"
+				return 0
+			fi
+		done
+	done
+	rm -f "$2.elf"
+	return 1
+}
