@@ -102,6 +102,7 @@ ln -sf /etc/systemd/system/xvtest.service "$r/etc/systemd/system/multi-user.targ
 # (Debian's init script ignores XENCONSOLED_TRACE; it passes XENCONSOLED_ARGS)
 sed -i '/^XENCONSOLED_ARGS=/d' "$r/etc/default/xen"
 echo 'XENCONSOLED_ARGS="--log=guest --log-dir=/var/log/xen/console"' >>"$r/etc/default/xen"
+mkdir -p "$r/var/log/xen/console"
 # xendomains would save or shut down the guest at dom0's shutdown: not here
 rm -f "$r"/etc/rc?.d/*xendomains "$r/etc/systemd/system/multi-user.target.wants/xendomains.service"
 t2=$SECONDS
