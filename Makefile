@@ -8,6 +8,7 @@
 #   make check-xen  the whole system on real Xen 4.17 under QEMU
 #   make check-xen-moves  the same, plus guests saved, restored and live-migrated
 #                   with the fixed xen-evtchn/xen-gntalloc modules (kernel/)
+#   make check-distro  our .debs on Debian + systemd + Xen (RELEASES="bookworm trixie")
 #   make demo       the main job on the emulated set-up
 #   make install    PREFIX, DESTDIR, SYSCONFDIR (SYSCONFDIR is compiled in: the
 #                   programs' default configuration is SYSCONFDIR/xenvchan/)
@@ -316,7 +317,7 @@ INST_SUBST_UNIT = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' 
 	-e 's|@CONFDIR@|$(XV_CONFDIR)|g' -e 's|@NAGIOS_PLUGINDIR@|$(NAGIOS_PLUGINDIR)|g'
 INST_SUBST_CONF = sed -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' -e 's|/usr/lib/nagios/plugins|$(NAGIOS_PLUGINDIR)|g'
 
-.PHONY: programs man install-stage check-pkg
+.PHONY: programs man install-stage check-pkg check-distro
 
 programs: $(INST_PROGS)
 
@@ -325,7 +326,9 @@ $(O)/man/%: docs/man/%.scd Makefile $(XV_SYSCONF_STAMP)
 	@mkdir -p $(@D)
 	$(call msg,SCDOC,$<)
 	$(Q)sed -e 's|@VERSION@|$(VERSION)|g' -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' $< | \
-		$(SCDOC) >$@.tmp && mv $@.tmp $@
+		$(SCDOC) >$@.tmp && \
+	if grep -q '^\.TS' $@.tmp; then printf '%s\n' "'\\\" t" | cat - $@.tmp >$@.tbl && mv $@.tbl $@.tmp; fi && \
+	mv $@.tmp $@
 
 man: $(addprefix $(O)/man/,$(INST_MAN))
 
@@ -397,6 +400,15 @@ uninstall: install-stage
 check-pkg:
 	@scripts/deps.sh build test pkg
 	@O=$(O) tests/pkg/check-pkg.sh
+
+# Our Debian packages, built per release in a root of that release and
+# installed with apt into a systemd dom0 and a systemd PVH guest on that
+# release's Xen, under QEMU (tests/distro/check-distro.sh).  Needs root and
+# the Debian archive; the roots are cached under $(O)/distro.
+RELEASES ?= bookworm trixie
+check-distro:
+	@scripts/deps.sh pkg xen
+	@O=$(O) RELEASES="$(RELEASES)" tests/distro/check-distro.sh
 
 clean:
 	rm -rf $(O)

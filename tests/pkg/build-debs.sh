@@ -34,7 +34,13 @@ mkdir -p "$src"
 
 # what git sees; a file deleted from the work tree but still in the index
 # is left out
-git ls-files -z --cached --others --exclude-standard |
+# (without git, e.g. a copy exported into a build root by
+# tests/distro/build-debs.sh: every file but the build dir)
+if git rev-parse --git-dir >/dev/null 2>&1; then
+	git ls-files -z --cached --others --exclude-standard
+else
+	find . -mindepth 1 \( -path "./${O#./}" -o -path ./.git \) -prune -o \( -type f -o -type l \) -printf '%P\0'
+fi |
 	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 	tar --null -T - -cf - | tar -C "$src" -xf -
 [ -f "$src/debian/rules" ] || die "the export has no debian/rules"
