@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * daemon.h - start-up helpers shared by xenvchan-agent and xenvchan-bridge.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xsconn.c - a xenstore connection that comes back (see xsconn.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xsconn.h - a xenstore connection that comes back: the one owner of a
  * daemon's libxenstore handle (agent and bridge alike).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * advert.h - the agent's rendezvous advertisement in xenstore; its paths
  * and values are the wire facts of proto/xvwire.h, which the bridge reads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * agent.h - xenvchan-agent's process state and the request service.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * argv.h - command lines to argv arrays, without a shell, and NRPE queries.
  *

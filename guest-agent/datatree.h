@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * datatree.h - the agent's xenstore data tree (docs/DATA-TREE.md): the
  * guest's identity and NICs under ~/data/guest, kept true to the guest.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dtlayout.h - the data tree layout (docs/DATA-TREE.md) as code: turns the
  * guest's identity and NIC table into the xspub tree the agent publishes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * forksrv.c - the probe fork server: the agent's side (start, messages,
  * death and replacement of the helper) and the helper itself.  Contracts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * forksrv.h - the probe fork server: one unprivileged helper process that
  * spawns every probe, so the root agent never forks per probe.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nic.h - the guest's network interfaces and addresses, from rtnetlink
  * (libmnl), and the Xen vif device id of each from sysfs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osinfo.h - the guest's identity for the data tree: os-release(5), uname(2)
  * and the hostname.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pool.c - concurrency limit and bounded FIFO queue for probes.  Contracts
  * in pool.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pool.h - run probes with a concurrency limit and a bounded FIFO queue.
  *

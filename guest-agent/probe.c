@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probe.c - run one probe: spawn without a shell, capture, time out, kill
  * the group, compose the result.  Contracts in probe.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probe.h - run one probe (a Nagios plugin) for the agent, without a shell.
  *

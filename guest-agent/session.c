@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * session.c - serve one dom0 client over one channel: the agent's adapter
  * of the protocol engine (proto/xvserve.h).

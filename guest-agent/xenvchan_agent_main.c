@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xenvchan-agent: serves monitoring-plugins probes to dom0 over a vchan
  * (or a Unix socket for tests), without a network port, and publishes

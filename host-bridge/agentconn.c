@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * agentconn.c - the client side of the XV extension over one channel (see
  * agentconn.h for the contract and the rules it enforces).

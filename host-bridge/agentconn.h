@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * agentconn.h - the bridge's client side of the XV extension (PROTOCOL.md
  * section 5) over one channel to one guest agent: HELLO, tagged queries

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * allowed.h - the NRPE listener's allowed_hosts rule (implemented in
  * listener.c), exposed for its fuzz target (tests/fuzz/fuzz_allowed.c).

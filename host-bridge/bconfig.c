@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bconfig.c - xenvchan-bridge's configuration file (see bconfig.h).
  */

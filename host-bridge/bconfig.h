@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bconfig.h - xenvchan-bridge's configuration file (SYSCONFDIR/xenvchan/bridge.cfg,
  * by default /etc/xenvchan/bridge.cfg).

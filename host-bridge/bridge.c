@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bridge.c - the core of xenvchan-bridge: requests from the front ends,
  * one agent connection per guest (agentconn), per-guest queues and limits,

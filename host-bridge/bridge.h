@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bridge.h - xenvchan-bridge (dom0): the contract between its parts.
  *

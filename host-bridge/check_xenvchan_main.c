@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check_xenvchan: the Nagios plugin.  Runs COMMAND in guest GUEST through
  * xenvchan-bridge (or, with --direct, over the guest's channel itself) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * guests.c - domain discovery in xenstore and the validation of what
  * guests write there (see guests.h).

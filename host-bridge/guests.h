@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * guests.h - the bridge's view of the domains in xenstore: which exist,
  * their names, and whether an agent advertises itself in them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * invconf.h - monitoring configuration from the inventory: one Nagios 4 or
  * Icinga 2 host object per guest that xenvchan-inventory finds, for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * inventory.h - dom0's reader of the guests' data trees (docs/DATA-TREE.md)
  * for xenvchan-inventory.

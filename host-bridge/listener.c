@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * listener.c - the bridge's NRPE TCP listener, so that unmodified check_nrpe
  * clients reach guests: `check_nrpe -H dom0 -c web01/check_load`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * local.c - the Unix socket front end (see local.h): an adapter of the
  * protocol engine (proto/xvserve.h) that reads and writes the socket and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * local.h - the bridge's Unix socket for local clients (check_xenvchan).
  *

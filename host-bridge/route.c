@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * route.c - "GUEST/COMMAND[!arg...]" -> guest + query: the one parser of
  * client queries for every front end of the bridge (local socket, NRPE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tls.c - OpenSSL server context and per-connection helpers for the NRPE
  * listener.  See tls.h for the modes and why they are what they are.

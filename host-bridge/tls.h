@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tls.h - TLS for the bridge's NRPE listener (OpenSSL 3), kept apart from
  * the connection logic in listener.c.

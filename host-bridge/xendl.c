@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xendl.c - check_xenvchan only: libxenstore and libxenvchan, loaded with
  * dlopen() the first time one of their functions is called.

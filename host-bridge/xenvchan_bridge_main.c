@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xenvchan-bridge: relays Nagios/NRPE checks from dom0 to the agents in the
  * guests over one multiplexed vchan per guest (or a Unix socket in tests).

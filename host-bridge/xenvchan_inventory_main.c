@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xenvchan-inventory - print the guests' data trees (docs/DATA-TREE.md)
  * from dom0, as a table, as JSON, or as Nagios 4 / Icinga 2 host objects

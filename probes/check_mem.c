@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check_mem - Nagios plugin: memory available to new work, as the kernel
  * estimates it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * chan.c - the public channel API: argument and path checks, dispatch to the
  * transport, and the one state machine both transports share.

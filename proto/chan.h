@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * chan.h - the channel layer: one non-blocking byte stream between a guest
  * (server) and dom0 (client), over one of two transports chosen at run time

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * chan_int.h - internals shared by chan.c (the public entry points, argument
  * checks and the state machine) and the two transports, chan_vchan.c and

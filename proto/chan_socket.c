@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * chan_socket.c - the "socket:DIR" transport: a Unix stream socket with the
  * semantics of a vchan.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * chan_vchan.c - the "vchan" transport: libxenvchan in non-blocking
  * streaming mode.

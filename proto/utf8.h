@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * utf8.h - strict UTF-8 decoding for text that came from someone else
  * (a guest's os-release, a guest's xenstore values).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvbuf.c - bounded byte buffer.  See xvbuf.h for the contracts.
  *

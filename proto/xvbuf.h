@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvbuf.h - bounded byte buffer through which all wire bytes pass
  * (model: OpenSSH sshbuf).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvdatatree.h - the data tree's key names, which the agent writes
  * (guest-agent/dtlayout.c) and the inventory reads (host-bridge/inventory.c),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xverr.h - error codes shared by everything in proto/ (libxvproto).
  *

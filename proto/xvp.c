@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvp.c - NRPE v2/v4 and extension packet codec.  See xvp.h and
  * PROTOCOL.md.

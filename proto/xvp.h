@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvp.h - the one packet codec of the project: NRPE v2 and v4 packets and
  * the xenvchan multiplexing extension ("XV" packets).  proto/PROTOCOL.md is

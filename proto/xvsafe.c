@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvsafe.c - untrusted text made safe, by the one rule in xvsafe.h.
  */

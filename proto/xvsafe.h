@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvsafe.h - the one way untrusted text (a guest's or a client's bytes) is
  * made safe before it reaches a log line, an answer or the inventory.

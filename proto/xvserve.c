@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvserve.c - the server side of a connection (see xvserve.h).
  */

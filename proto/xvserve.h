@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvserve.h - the server side of a connection (PROTOCOL.md sections 2, 3
  * and 5), written once for the agent (serving dom0 over the channel) and

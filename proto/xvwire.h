@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvwire.h - the facts the agent writes and the bridge reads outside the
  * byte stream: the rendezvous advertisement in xenstore and the channel's

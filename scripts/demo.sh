@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # scripts/demo.sh - what `make demo` runs: the whole of xenvchan-nrpe on this
 # machine, without Xen.
 #

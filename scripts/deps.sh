@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install the Debian packages a make target needs, quietly, only when some
 # are missing.  Usage: scripts/deps.sh GROUP...  (build test xen fuzz bench nagios pkg)
 # As root, missing packages are installed with apt-get; otherwise the script

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # soname.sh NAME LDFLAGS...: the soname of libNAME that the linker records
 # when a program links with LDFLAGS (e.g. the output of pkg-config --libs),
 # found by linking an empty program and reading what it needs.  Prints it,

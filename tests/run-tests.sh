@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs every unit test (cmocka, TAP output) and every bats file, counts the
 # real results, keeps the logs in $O/test-logs and prints as its last line
 # "N passed, N failed".  Exit status 1 if anything failed.

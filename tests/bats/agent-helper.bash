@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # agent-helper.bash: run xenvchan-agent as emulated guest 5 from a bats test.
 #
 #   load 'agent-helper'

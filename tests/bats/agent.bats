@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # xenvchan-agent over the socket channel, as emulated guest 5, with the real
 # monitoring-plugins: what a client sees for every kind of request.
 

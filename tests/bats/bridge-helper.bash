@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bridge-helper.bash: xenvchan-bridge with emulated guests, from bats.
 #
 #   load 'bridge-helper'

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # xenvchan-bridge reloads its configuration on SIGHUP: new values apply, a
 # bad file keeps the running configuration and the log says why, checks
 # under way get their answers, the NRPE listener moves (or, when the new

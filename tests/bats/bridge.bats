@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # xenvchan-bridge with agents as emulated guests over socket:DIR: discovery,
 # multiplexing, limits, reconnects, domains going away, hostile xenstore
 # values, the local socket's protocol and permissions, configuration.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The channel layer end to end over "socket:DIR", driven by the chantest tool
 # (tests/tools/chantest.c): PING/PONG, a 1 MiB echo, re-listen for a second
 # session, and clean errors.  Each test has its own directory and server.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # check_mem (probes/check_mem.c): thresholds, perfdata, fallback, errors.
 # The meminfo fixtures (tests/fixtures/probes/meminfo/) describe a 4 GiB
 # machine: "modern" has 2.5 GiB available, "low" 300 MiB, "old-kernel" no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # check_xenvchan, the Nagios plugin: every message and exit code, the
 # check_nrpe options, output identical to check_nrpe's for the same probe
 # output, and --direct.

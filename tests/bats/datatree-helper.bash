@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # datatree-helper.bash: run the data tree publisher as emulated guest domain
 # DT_DOMID, inside a network namespace and a UTS namespace of its own, for
 # datatree.bats and inventory.bats.  Needs root (ip netns, mount).

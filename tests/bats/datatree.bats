@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The data tree (docs/DATA-TREE.md) as the publisher writes it: the real
 # xenvchan-agent (or, where it lacks the data tree, the developer tool
 # datatree-run; the first line of output says which), running as emulated

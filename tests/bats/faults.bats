@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Faults: processes killed, probes misbehaving, xenstore going away, a full
 # log disk, signal storms.  Each case ends with a clear answer to the client
 # that was waiting, no zombie left behind by the agent or the bridge, their

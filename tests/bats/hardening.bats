@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hardening, checked from where it matters:
 #   - probes, seen from inside one (tests/tools/probe-env), when the agent
 #     runs as root: an unprivileged user (nrpe_user), its group and only its

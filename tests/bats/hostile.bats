@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile guests against the bridge: a rogue agent on the guest's channel
 # (tests/tools/rogue-agent and tests/tools/hostile-agent) or hostile values
 # in the guest's xenstore tree, next to a well-behaved guest (web01, a real

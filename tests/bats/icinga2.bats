@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # contrib/nagios/icinga2 in the real Debian Icinga 2 (icinga2-bin), each
 # instance in a temporary prefix: icinga2 daemon -C accepts the shipped
 # configuration, single-node and distributed; a running icinga2 executes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make install / make uninstall (the install section of the Makefile): the
 # exact list of installed files with their modes, paths that follow the
 # install variables, configuration files that are never overwritten, an

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # xenvchan-inventory on several guests of the xenstored emulator: web01
 # (domain 5) runs the publisher in its own network namespace; the others'
 # trees are written by dom0: db01 has none, app01 a good one, evil a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The man pages (docs/man/*.scd, rendered with scdoc and groff) against what
 # they describe, so that the documentation cannot drift silently:
 #   - every program has a page, and every page renders without a warning;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # contrib/nagios in the real Debian Nagios 4 (nagios4-core): the shipped
 # objects pass nagios4 -v (alone and inside Debian's stock configuration),
 # and a running nagios4, with 1-second intervals, checks emulated guests

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The bridge's NRPE TCP listener against Debian's real check_nrpe: an agent
 # as emulated guest 5 (web01) over socket:DIR, the bridge with nrpe_listen=1
 # on a free loopback port, one set of processes per test.  Packet versions,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile guests (tests/tools/rogue-agent on the guest's channel, with a
 # valid advertisement): each misbehaviour costs the rogue its connection and
 # is reported, the bridge lives on, and a good guest's checks keep their

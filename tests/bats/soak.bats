@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The soak test sized for make check (tests/soak/soak.sh; make soak runs the
 # full 100,000 checks): 5,000 checks with mixed outcomes (OK, WARNING,
 # CRITICAL, UNKNOWN, time-outs, undefined commands, refused arguments,

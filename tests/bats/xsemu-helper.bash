@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # xsemu-helper.bash: run the xenstored emulator (tests/xsemu/xenstored-emu)
 # from a bats test.  Each test gets its own emulator, in its own directory,
 # and stops it in teardown whether it passed or failed:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The xenstored emulator (tests/xsemu) against the real libxenstore and
 # xenstore-utils, and xstool (tests/tools/xstool.c) where the exact errno or
 # a held-open connection matters.  Each test starts its own emulator.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/bench/bench.sh - what `make bench` runs: this project against
 # Debian's nrpe + check_nrpe and against the bare spawn of the same plugin,
 # side by side, in one run, on this machine (tests/bench/README.md).

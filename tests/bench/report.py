@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """report.py OUTDIR: the table of `make bench` from the raw figures that
 tests/bench/bench.sh wrote to OUTDIR (latency.csv, throughput.csv, idle.csv,
 bridge-load.csv, load.csv, env.txt); also writes OUTDIR/summary.csv (one

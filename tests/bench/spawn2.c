@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * spawn2 - the "two spawns" floor of `make bench`: the least any path that
  * runs a plugin through a relay process can cost.  It is spawned itself (the

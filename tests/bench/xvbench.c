@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvbench - the measuring tool of `make bench` (tests/bench/bench.sh).
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/distro/build-debs.sh REL: the Debian packages for release REL
 # (bookworm, trixie), built and linted INSIDE a minbase root of that release
 # ($O/distro/REL/buildroot, debootstrapped once, then cached), with that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/distro/build-images.sh REL: the disk images for check-distro.
 #   dom0root  -> img/dom0.img  (ext4, /dev/vda in QEMU): systemd, REL's Xen
 #                hypervisor and tools, linux-image-amd64, check_nrpe; the

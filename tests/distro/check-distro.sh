@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make check-distro: our Debian packages installed, the way the README tells
 # a user, on real Xen under QEMU, with systemd as init in dom0 and in a PVH
 # guest, for each release in $RELEASES (default "bookworm trixie"):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/distro/lib.sh: shared by the check-distro scripts (sourced).
 # Layout, all under $O/distro (git-ignored):
 #   cache/REL/          debootstrap's .deb cache (kept: re-runs are fast)

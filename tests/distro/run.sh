@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/distro/run.sh REL: boots the images of build-images.sh REL: QEMU
 # (TCG) -> REL's Xen -> the dom0 root (systemd) on /dev/vda; its
 # xvtest.service runs the steps (files/xvtest-dom0) and powers off.  The

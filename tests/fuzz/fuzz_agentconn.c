@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for agentconn, the bridge's client side of the XV
  * protocol, fed by a hostile "agent": a real socket:DIR channel whose server

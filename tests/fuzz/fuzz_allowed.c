@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for the NRPE listener's allowed_hosts rule
  * (listener_acl_parse and listener_acl_allows, host-bridge/allowed.h).

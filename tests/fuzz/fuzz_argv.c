@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for argv.c: argv_split, argv_template_join,
  * argv_parse_query and argv_expand.  Input: one flags byte, then a command

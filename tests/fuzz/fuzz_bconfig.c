@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for xenvchan-bridge's configuration parser
  * (bconfig_parse_buffer, the core of bconfig_load).  A parse either fails

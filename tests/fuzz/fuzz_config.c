@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for the configuration parser (config_parse_buffer, the
  * core of config_load, with includes switched off so that an input cannot

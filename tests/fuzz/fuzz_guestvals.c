@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for what the bridge parses out of a guest's xenstore
  * tree (guests.h): the domid of a /local/domain entry, the domain name, the

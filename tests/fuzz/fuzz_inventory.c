@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for dom0's reader of guest data trees
  * (inventory_parse) and both printers.  The input is a guest's tree:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for the bridge's local socket front end (host-bridge/
  * local.c): what a local client (check_xenvchan, or any local user the

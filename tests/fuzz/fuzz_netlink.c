@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for the rtnetlink parser (nic_table_apply_buf) and for
  * the data tree built from what it parsed (dtlayout_build).  Input: one

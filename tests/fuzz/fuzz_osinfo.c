@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for the os-release(5) parser (osinfo_parse_os_release)
  * and the sanitiser behind it.  Checked: every field stays NUL-terminated

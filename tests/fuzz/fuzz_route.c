@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for route_parse(), the parser of every client query the
  * bridge receives ("GUEST/COMMAND[!arg...]").  Checked: a parse either

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for the agent's side of the protocol (guest-agent/
  * session.c): a real session over a socket:DIR channel, fed by a hostile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for the packet codec.  The input is a byte stream of
  * frames back to back.  For each frame: xvp_frame() and xvp_decode() must

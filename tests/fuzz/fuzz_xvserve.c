@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for the protocol engine itself (proto/xvserve.c), with
  * no socket and no loop: a fake adapter owns the requests, and the input

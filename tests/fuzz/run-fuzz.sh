@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs libFuzzer targets for a fixed time each and summarises the result.
 #
 # Usage: tests/fuzz/run-fuzz.sh TARGET...     (e.g. fuzz_xvp_decode)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """i2api.py PORT USER PASSWORD COMMAND ARGS...: a small client of the Icinga 2
 REST API on 127.0.0.1:PORT (TLS, the test CA is not checked: loopback only).
 

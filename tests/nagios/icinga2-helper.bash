@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # icinga2-helper.bash: the real Debian Icinga 2 (icinga2-bin) in temporary
 # directories, for tests/bats/icinga2.bats.  Any number of instances
 # ("nodes"), each with its own prefix: every path Icinga uses is moved there

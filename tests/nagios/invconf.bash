@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # invconf.bash: host objects from the inventory (host-bridge/invconf), for
 # tests/bats/nagios.bats and icinga2.bats.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # nagios-helper.bash: the real Debian Nagios 4 (nagios4-core) in a temporary
 # directory, for tests/bats/nagios.bats.
 #

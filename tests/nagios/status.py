@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """status.py STATUS_DAT host HOST | service HOST SERVICE | dump
 
 Reads Nagios 4's status.dat (the file the daemon rewrites every

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the Debian packages (debian/) out of the source tree, so that the
 # build leaves nothing in it that git would see:
 #   1. exports the files git sees (tracked, and untracked but not ignored)

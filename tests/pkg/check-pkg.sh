@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make check-pkg: the Debian packages, as a Debian 12 machine gets them.
 #
 #   1. build them out of the tree and lint them (tests/pkg/build-debs.sh);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # lib.bash: measuring helpers shared by the reliability suites
 # (tests/bats/{hostile,faults,soak,hardening}.bats) and tests/soak/soak.sh.
 # Needs XV_BUILD (the build directory) and, for xv_is_asan, a binary.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # soak.sh: many checks with mixed outcomes through xenvchan-bridge to one
 # agent (emulated guest web01, over the socket channel), with the resident
 # memory and descriptor counts of both measured along the way; then a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * chantest - exercises a channel end to end through the chan_* API only,
  * with a poll() loop on chan_fd() and nothing blocking, as a daemon would.

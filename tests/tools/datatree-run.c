@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * datatree-run - the data tree publisher alone, on a libev loop: a developer
  * tool to try guest-agent/datatree.c against a xenstored (XENSTORED_PATH:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hostile-agent - a guest "agent" that breaks the protocol in one chosen
  * way, for tests/bats/hostile.bats (tests/tools/rogue-agent covers a few

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * loadgen - drives checks through the bridge's local socket, measures their
  * latency and checks their answers: the soak driver (tests/soak/soak.sh,

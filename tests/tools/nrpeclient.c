@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nrpeclient - a misbehaving (or plain) NRPE client for the bridge's NRPE
  * listener tests: what check_nrpe cannot be made to do.  Plain TCP only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probe-env - a probe (Nagios plugin) that reports, from inside, what the
  * agent gave it: for tests/bats/hardening.bats.  Prints "OK - probe-env",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probe-fds: a test probe that prints the file descriptors it was started
  * with, in ascending order on one line ("0 1 2"), and exits 0.  The

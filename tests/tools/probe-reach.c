@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probe-reach - a probe that tries to reach the processes above it: the
  * root agent (its pid read from the file given as argv[1]) and its own

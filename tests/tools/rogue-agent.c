@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rogue-agent - a hostile "agent" for the bridge's tests: it listens where
  * a real agent would (the channel server of guest DOMID), takes the bridge's

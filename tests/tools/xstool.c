@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xstool: a libxenstore client for tests, for what xenstore-utils cannot
  * do: print the exact errno of a failure, keep one connection (and one

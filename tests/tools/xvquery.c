@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvquery - test client for xenvchan-agent: sends queries over a channel in
  * plain NRPE v2/v4 or the multiplexing extension and prints the answers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * inv_memsrc.h - an in-memory struct inv_source for test_inventory.c and
  * fuzz_inventory.c: a list of path = value entries with xenstore's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * agentconn.c, the bridge's client side of the XV extension, against an
  * "agent" driven by hand on the server end of a socket:DIR channel: the

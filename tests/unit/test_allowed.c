@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The NRPE listener's allowed_hosts rule (host-bridge/allowed.h): parsing,
  * matching, and IPv4-mapped IPv6 entries, which are stored as the IPv4

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* argv_split quoting, argv_expand argument rules, argv_parse_query. */
 #include <setjmp.h>
 #include <stdarg.h>

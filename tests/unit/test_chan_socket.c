@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The channel layer over its "socket:DIR" transport: spec parsing, path
  * rules, the one-client server and its re-listen, non-blocking streaming

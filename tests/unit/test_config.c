@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config_load / config_parse_buffer: every key, includes, commands, and
  * Debian's own nrpe.cfg.  Fixtures: tests/fixtures/config/ under $XV_TOP. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dtlayout: key encodings and the tree built from a NIC table, within the
  * node budget and xenstored's per-node size. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the bridge accepts from a guest's xenstore tree (guests.h), and who
  * may use its local socket (local_peer_allowed). */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* inventory: dom0's validation of guest-written data trees, the escaping
  * of every guest string, and the two output formats. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * local.c, the bridge's local socket, against a client driven by hand over
  * the real Unix socket, with the bridge's core replaced by a stub (the

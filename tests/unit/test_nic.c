@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nic: rtnetlink message parsing into the NIC table, vif ids from sysfs. */
 #include <errno.h>
 #include <setjmp.h>

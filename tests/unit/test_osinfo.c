@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* osinfo: os-release(5) parsing, sanitising, and collecting with uname. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pool.c with real probes on the libev default loop: concurrency, the
  * bounded queue, FIFO order, cancellation, queue timeout, deep copy.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probe.c against real processes on the real libev default loop: states,
  * messages, truncation, timeouts, process groups, descriptors, environment,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* route_parse: "GUEST/COMMAND[!arg...]" from untrusted clients. */
 #include <setjmp.h>
 #include <stdarg.h>

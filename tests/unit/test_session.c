@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * session.c, the agent's side of the protocol, against a client driven by
  * hand over a socket:DIR channel: the ERROR id 0 a client gets for an

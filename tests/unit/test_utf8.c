@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* utf8_decode: the strict decoder both the agent and the inventory use on
  * guest-controlled text. */
 #include <setjmp.h>

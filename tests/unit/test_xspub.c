@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* xspub: the tree with its quota arithmetic, and the diff that turns one
  * tree into another with the fewest xenstore operations. */
 #include <errno.h>

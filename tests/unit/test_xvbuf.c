@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* xvbuf: the bounded buffer at every boundary (max, max + 1, zero length,
  * sizes that would overflow an addition, reads past the end, views,
  * compaction of a long-lived buffer). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* xv_strerror: every code has its own text, unknown codes a generic one. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xvp: the packet codec.  Known-answer packets captured from Debian's nrpe
  * and check_nrpe (tests/fixtures/nrpe/), round trips of every packet kind,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* xvsafe_text: the one rule for untrusted text reaching a log, an answer
  * or the inventory (proto/xvsafe.h). */
 #include <setjmp.h>

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the images check-xen.sh boots, into OUT (never inside the source
 # tree), from Debian's packages and the project's binaries:
 #   OUT/xen           the hypervisor, gunzipped (a multiboot ELF for -kernel)

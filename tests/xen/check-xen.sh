@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # check-xen.sh - "make check-xen": the whole system on real Xen 4.17.  Boots
 # Xen, a busybox dom0 and PV domUs under QEMU (TCG, or KVM where the host has
 # usable VT-x/AMD-V), each image carrying the project's binaries (the agent

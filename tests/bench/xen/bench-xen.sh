@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/bench/xen/bench-xen.sh - what `make bench-xen` runs: the trivial-check
 # comparison of make bench on real Xen 4.17 inside the QEMU lab of
 # tests/xen (its images, its boot, its step protocol), in one boot:

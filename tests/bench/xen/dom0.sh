@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/bench/xen/dom0.sh - the steps of `make bench-xen` in dom0 (in place of
 # tests/xen/steps/dom0.sh; sourced by the harness's dom0 /init once
 # xenstored and xenconsoled run; step/gate and the helpers are

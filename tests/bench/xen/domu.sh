@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/bench/xen/domu.sh - what each domU of `make bench-xen` does (in place
 # of tests/xen/steps/domu.sh; sourced by the harness's domU /init: busybox
 # sh, root, Xen modules loaded, MYDOMID and MYNAME set).

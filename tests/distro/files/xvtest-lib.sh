@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # /usr/local/lib/xvtest-lib.sh (check-distro, sourced by xvtest-dom0 and
 # xvtest-guest): the guest's test driver takes shell commands from dom0
 # through xenstore, under the guest's own data/xvtest (nodes the guest

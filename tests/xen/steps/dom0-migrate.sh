@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/xen/steps/dom0-migrate.sh - sourced at the end of dom0.sh when
 # check-xen.sh runs with XEN_MIGRATE=N (dom0 command line xentest.migrate=N);
 # check-xen.sh then expects these steps too: the ones whose names end in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/xen/steps/dom0-save-restore.sh - sourced at the end of dom0.sh when
 # check-xen.sh runs with XEN_SAVE_RESTORE=N (dom0 command line
 # xentest.saverestore=N); check-xen.sh then expects these steps too, once

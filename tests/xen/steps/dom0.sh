@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/xen/steps/dom0.sh - the checks, run in this order by dom0's /init
 # once xenstored and xenconsoled are up (busybox sh; helpers in lib.sh):
 #     step NAME COMMAND...   reports PASS or FAIL and goes on

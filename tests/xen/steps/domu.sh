@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/xen/steps/domu.sh - what each domU does; sourced by its /init (busybox
 # sh, root, Xen modules loaded, MYDOMID and MYNAME set, hostname = MYNAME).
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/xen/steps/lib.sh - helpers for the scenario scripts; sourced by dom0's
 # /init (busybox sh).  Each check prints its output on the console, every line
 # prefixed "| ", between two marker lines:

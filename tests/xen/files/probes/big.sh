@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # big.sh BYTES: exactly BYTES bytes of deterministic output, the last one a
 # newline (dom0 runs the same script to compare checksums)
 {
