@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # xenvchan-nrpe: GNU make, no autotools. All output goes to $(O) (default build/).
 #
 #   make            build everything (programs in $(O)/bin)
@@ -8,6 +9,7 @@
 #   make check-xen  the whole system on real Xen 4.17 under QEMU
 #   make check-xen-moves  the same, plus guests saved, restored and live-migrated
 #                   with the fixed xen-evtchn/xen-gntalloc modules (kernel/)
+#   make check-debs    the .debs built and linted in a root of each release (RELEASES)
 #   make check-distro  our .debs on Debian + systemd + Xen (RELEASES="bookworm trixie")
 #   make demo       the main job on the emulated set-up
 #   make install    PREFIX, DESTDIR, SYSCONFDIR (SYSCONFDIR is compiled in: the
@@ -317,7 +319,7 @@ INST_SUBST_UNIT = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' 
 	-e 's|@CONFDIR@|$(XV_CONFDIR)|g' -e 's|@NAGIOS_PLUGINDIR@|$(NAGIOS_PLUGINDIR)|g'
 INST_SUBST_CONF = sed -e 's|/etc/xenvchan|$(XV_CONFDIR)|g' -e 's|/usr/lib/nagios/plugins|$(NAGIOS_PLUGINDIR)|g'
 
-.PHONY: programs man install-stage check-pkg check-distro
+.PHONY: programs man install-stage check-pkg check-debs check-distro
 
 programs: $(INST_PROGS)
 
@@ -406,6 +408,16 @@ check-pkg:
 # release's Xen, under QEMU (tests/distro/check-distro.sh).  Needs root and
 # the Debian archive; the roots are cached under $(O)/distro.
 RELEASES ?= bookworm trixie
+# The first part of it alone (in CI): the packages built and linted
+# (lintian of that release) inside a debootstrapped root of each release.
+check-debs:
+	@scripts/deps.sh pkg
+	@pass=0 fail=0; for rel in $(RELEASES); do t0=$$(date +%s); \
+	  if O=$(O) tests/distro/build-debs.sh $$rel; then pass=$$((pass + 1)); \
+	    echo "step $$rel/build-debs PASS ($$(( $$(date +%s) - t0 )) s): built and lintian clean in a $$rel root"; \
+	  else fail=$$((fail + 1)); echo "step $$rel/build-debs FAIL ($$(( $$(date +%s) - t0 )) s)"; fi; \
+	done; echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
 check-distro:
 	@scripts/deps.sh pkg xen
 	@O=$(O) RELEASES="$(RELEASES)" tests/distro/check-distro.sh
