@@ -38,7 +38,7 @@ debootstrap_cached() {
 	fi
 	if [ ! -f "$dir/.xv-base" ]; then
 		rm -rf "$dir"
-		mkdir -p "$D/cache/$rel"
+		mkdir -p "$D/cache/$rel" "$(dirname "$dir")"
 		log "$rel: debootstrap $(basename "$dir") (log: $dir.log)"
 		debootstrap --variant=minbase --cache-dir="$D/cache/$rel" \
 			"$rel" "$dir" "$MIRROR" >"$dir.log" 2>&1 || { tail -20 "$dir.log" >&2; die "debootstrap $rel $dir"; }
