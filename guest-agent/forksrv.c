@@ -665,6 +665,7 @@ static int forksrv_start(struct forksrv *fs)
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
+		free(h); /* the agent's record of this helper, not the helper's */
 		helper_main(sv[1], fs);
 	}
 	saved = errno;

@@ -202,7 +202,10 @@ if [ "$VG" -gt 0 ]; then
 		# exit and makes the exit status non-zero
 		how="ASan (leak check at exit)" wrapper=
 	else
-		how="valgrind memcheck" wrapper="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$D/vg.%p.log"
+		how="valgrind memcheck" wrapper="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$D/vg/vg.%p.log"
+		# the probe helper and the probes it starts (forks of the agent,
+		# so valgrind opens a log for each) run as the probe user
+		mkdir -p "$D/vg" && chmod 711 "$D" && chmod 1777 "$D/vg"
 	fi
 	: >"$D/agent.log"
 	: >"$D/bridge.log"
@@ -215,7 +218,7 @@ if [ "$VG" -gt 0 ]; then
 	[ "$rc" = 0 ] || fail "some checks under $how were not answered as expected"
 	stop_pair
 	echo "FIGURE soak $how: $VG checks in $(($(date +%s) - t0)) s; exit status agent $AGENT_RC, bridge $BRIDGE_RC"
-	for f in "$D"/vg.*.log; do
+	for f in "$D"/vg/vg.*.log; do
 		[ -s "$f" ] || continue
 		echo "---- $f"
 		cat "$f"
