@@ -156,16 +156,12 @@ static void breq_answerf(struct bridge_req *req, int state, const char *fmt, ...
 {
 	char text[BRIDGE_TEXT_MAX];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof text, fmt, ap);
+	n = xvp_vtext(text, sizeof text, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof text)
-		n = sizeof text - 1;
-	breq_finish(req, state, text, (size_t)n);
+	breq_finish(req, state, text, n);
 }
 
 static void bridge_defer_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -539,16 +539,12 @@ static void conn_answerf(struct conn *c, int state, const char *fmt, ...)
 {
 	char text[LISTENER_REASON_MAX];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof text, fmt, ap);
+	n = xvp_vtext(text, sizeof text, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof text)
-		n = sizeof text - 1;
-	conn_answer(c, state, text, (size_t)n);
+	conn_answer(c, state, text, n);
 }
 
 static void conn_write(struct conn *c)

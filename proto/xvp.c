@@ -7,6 +7,7 @@
  * untrusted_* variable, checked in xvp_check_header() or
  * xvp_decode_payload(), and only then stored in the caller's xvp_msg.
  */
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -539,4 +540,15 @@ int xvp_encode(struct xvbuf *out, const struct xvp_msg *m)
 fail:
 	xvbuf_trim(out, xvbuf_len(out) - start);
 	return r;
+}
+
+size_t xvp_vtext(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(dst, size, fmt, ap);
+
+	if (n < 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	return (size_t)n >= size ? size - 1 : (size_t)n;
 }

@@ -33,6 +33,7 @@
 #ifndef XVP_H
 #define XVP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -194,5 +195,10 @@ const char *xvp_kind_name(uint16_t version, uint16_t type);
  * and [our_min, our_max] (> 0), or XV_ENEGOTIATE if the ranges do not meet
  * or either is empty (min > max) or starts at 0. */
 int xvp_negotiate(unsigned peer_min, unsigned peer_max, unsigned our_min, unsigned our_max);
+
+/* An answer's text: vsnprintf into DST (SIZE > 0), cut to fit.  Returns
+ * its length (at most SIZE - 1; 0 if formatting failed, DST then ""). */
+size_t xvp_vtext(char *dst, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -199,16 +199,12 @@ void xvserve_answerf(struct xvserve_req *rq, int state, const char *fmt, ...)
 {
 	char text[1024];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof text, fmt, ap);
+	n = xvp_vtext(text, sizeof text, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof text)
-		n = sizeof text - 1;
-	xvserve_answer(rq, state, text, (size_t)n);
+	xvserve_answer(rq, state, text, n);
 }
 
 static void xvserve_cancel(struct xvserve *e, struct xvserve_req *rq)

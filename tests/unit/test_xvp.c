@@ -1261,6 +1261,34 @@ static void test_protocol_md_examples(void **state)
 	free(text);
 }
 
+static size_t vtext(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static size_t vtext(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = xvp_vtext(dst, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* an answer's text is cut to the buffer and its length is what was kept */
+static void test_vtext(void **state)
+{
+	char b[8];
+
+	(void)state;
+	assert_int_equal(vtext(b, sizeof b, "%s %d", "ab", 12), 5);
+	assert_string_equal(b, "ab 12");
+	assert_int_equal(vtext(b, sizeof b, "%s", "1234567"), 7);
+	assert_string_equal(b, "1234567");
+	assert_int_equal(vtext(b, sizeof b, "%s!", "1234567"), 7);
+	assert_string_equal(b, "1234567");
+	assert_int_equal(vtext(b, 1, "%s", "x"), 0);
+	assert_string_equal(b, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1274,7 +1302,7 @@ int main(void)
 	    cmocka_unit_test(test_stream_splits),    cmocka_unit_test(test_back_to_back),
 	    cmocka_unit_test(test_encode_limits),    cmocka_unit_test(test_encode_invalid),
 	    cmocka_unit_test(test_encode_nospace),   cmocka_unit_test(test_kind_names),
-	    cmocka_unit_test(test_negotiate),	     cmocka_unit_test(test_protocol_md_examples),
+	    cmocka_unit_test(test_negotiate), cmocka_unit_test(test_vtext),	     cmocka_unit_test(test_protocol_md_examples),
 	};
 	return cmocka_run_group_tests_name("xvp", tests, NULL, NULL);
 }
