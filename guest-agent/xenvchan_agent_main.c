@@ -329,7 +329,15 @@ static void agent_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for, beyond the agent's own fields. */
+struct main_args {
+	const char *pid_file;
+	int daemonize, check_only;
+};
+
+/* The command line into a and args.  Returns -1 to go on, or the exit
+ * status (0 for --help and --version). */
+static int main_parse_args(int argc, char **argv, struct agent *a, struct main_args *args)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},  {"foreground", no_argument, NULL, 'f'},
@@ -338,36 +346,31 @@ int main(int argc, char **argv)
 	    {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
-	struct agent a = {0};
-	const char *pid_file = NULL;
-	int daemonize = 0, check_only = 0, verbose = 0, c, err, rc = 0;
-	char errbuf[CONFIG_ERR_MAX];
-	const char *channel;
+	int c;
 
-	a.config_path = AGENT_DEFAULT_CONFIG;
-	a.pidfile.fd = -1;
+	a->config_path = AGENT_DEFAULT_CONFIG;
 	while ((c = getopt_long(argc, argv, "c:fdp:nvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			a.config_path = optarg;
+			a->config_path = optarg;
 			break;
 		case 'f':
-			daemonize = 0;
+			args->daemonize = 0;
 			break;
 		case 'd':
-			daemonize = 1;
+			args->daemonize = 1;
 			break;
 		case 'p':
-			pid_file = optarg;
+			args->pid_file = optarg;
 			break;
 		case 'C':
-			a.channel_override = optarg;
+			a->channel_override = optarg;
 			break;
 		case 'n':
-			check_only = 1;
+			args->check_only = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			a->verbose = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -385,107 +388,141 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_CONFIG;
 	}
+	return -1;
+}
 
-	log_init(AGENT_NAME, 0, LOG_DAEMON, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	if (config_load(a.config_path, &a.cfg, errbuf, sizeof errbuf) < 0) {
+/* The configuration file and the channel into a.  Returns 0, or the exit
+ * status (a->cfg freed and NULL). */
+static int main_load(struct agent *a)
+{
+	char errbuf[CONFIG_ERR_MAX];
+	const char *channel;
+
+	if (config_load(a->config_path, &a->cfg, errbuf, sizeof errbuf) < 0) {
 		log_errx("%s", errbuf);
 		return EXIT_CONFIG;
 	}
-	agent_log_notices(a.cfg);
-	channel = a.channel_override ? a.channel_override : a.cfg->channel;
-	err = chan_spec_parse(channel, &a.spec);
-	if (err < 0) {
+	agent_log_notices(a->cfg);
+	channel = a->channel_override ? a->channel_override : a->cfg->channel;
+	if (chan_spec_parse(channel, &a->spec) < 0) {
 		log_errx("bad channel '%s': expected vchan or socket:DIR (an existing directory)",
 			 channel);
-		config_free(a.cfg);
+		config_free(a->cfg);
+		a->cfg = NULL;
 		return EXIT_CONFIG;
 	}
-	a.transport = a.spec.kind == CHAN_VCHAN ? XVWIRE_TRANSPORT_VCHAN : XVWIRE_TRANSPORT_SOCKET;
-	if (check_only) {
+	a->transport = a->spec.kind == CHAN_VCHAN ? XVWIRE_TRANSPORT_VCHAN : XVWIRE_TRANSPORT_SOCKET;
+	return 0;
+}
+
+/* Where messages go (log_file if set; else stderr in the foreground, syslog
+ * as a daemon, nothing with disable_syslog=1), detaching, the pid file.
+ * Returns 0 or the exit status. */
+static int main_daemon(struct agent *a, const struct main_args *args)
+{
+	char errbuf[CONFIG_ERR_MAX];
+	const char *pid_file = args->pid_file ? args->pid_file : a->cfg->pid_file;
+
+	if (a->cfg->log_file && log_open_file(a->cfg->log_file) < 0) {
+		log_warn("cannot open log_file %s", a->cfg->log_file);
+		return EXIT_RUNTIME;
+	}
+	if (args->daemonize) {
+		if (!a->cfg->log_file && !a->cfg->disable_syslog)
+			log_init(AGENT_NAME, 1, a->cfg->log_facility, LOG_LVL_INFO);
+		if (daemon_detach() < 0)
+			fatal("cannot detach");
+	}
+	if (pid_file && daemon_pidfile_open(&a->pidfile, pid_file, errbuf, sizeof errbuf) < 0) {
+		log_errx("%s", errbuf);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* Starts everything, serves until SIGTERM or SIGINT, stops.  Returns the
+ * exit status. */
+static int main_start(struct agent *a)
+{
+	struct forksrv_ident id;
+	int rc = 0;
+
+	a->loop = ev_default_loop(EVFLAG_AUTO);
+	if (agent_apply_config(a, a->cfg) < 0 ||
+	    pool_init(&a->pool, a->loop, a->cfg->max_concurrent, a->cfg->max_queue) < 0)
+		return EXIT_RUNTIME;
+	/* before the channel and xenstore are open: the helper is forked from
+	 * an agent holding as little as possible */
+	agent_ident(a, a->cfg, &id);
+	if (forksrv_init(&a->fs, a->loop, &id) < 0) {
+		pool_free(&a->pool);
+		return EXIT_RUNTIME;
+	}
+
+	if (xsconn_open(&a->xc, a->loop, &agent_xs_ops, a) < 0) {
+		if (!a->no_domid)
+			log_warn("cannot connect to xenstore");
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	agent_tree_start(a);
+	ev_init(&a->relisten_w, agent_relisten_cb);
+	/* listen first: the bridge connects as soon as it sees the advert */
+	agent_listen(a);
+	agent_advertise(a);
+
+	ev_signal_init(&a->hup_w, agent_signal_cb, SIGHUP);
+	ev_signal_init(&a->term_w, agent_signal_cb, SIGTERM);
+	ev_signal_init(&a->int_w, agent_signal_cb, SIGINT);
+	a->hup_w.data = a->term_w.data = a->int_w.data = a;
+	ev_signal_start(a->loop, &a->hup_w);
+	ev_signal_start(a->loop, &a->term_w);
+	ev_signal_start(a->loop, &a->int_w);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("started: domid %d, %s channel, %zu commands, probes as %s", a->domid,
+		 a->transport, a->cfg->ncommands,
+		 a->change_identity ? a->cfg->probe_user : "this user");
+	ev_run(a->loop, 0);
+
+	session_free(a->session);
+	a->session = NULL;
+	ev_timer_stop(a->loop, &a->relisten_w);
+	if (a->xc.xs != NULL && advert_remove(a->xc.xs) < 0)
+		log_warn("cannot remove the advertisement under " XVWIRE_ADVERT_DIR);
+	datatree_stop(a->tree, 0);
+	a->tree = NULL;
+	log_info("stopped after %llu requests; xenstore connection lost %u times", a->requests,
+		 a->xc.stats.losses);
+out:
+	xsconn_close(&a->xc);
+	pool_free(&a->pool);
+	forksrv_free(&a->fs);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = {0};
+	struct main_args args = {0};
+	int rc;
+
+	a.pidfile.fd = -1;
+	rc = main_parse_args(argc, argv, &a, &args);
+	if (rc >= 0)
+		return rc;
+	log_init(AGENT_NAME, 0, LOG_DAEMON, a.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	rc = main_load(&a);
+	if (rc != 0)
+		return rc;
+	if (args.check_only) {
 		printf("%s: OK, %zu commands\n", a.config_path, a.cfg->ncommands);
 		config_free(a.cfg);
 		return 0;
 	}
-
-	/* where messages go: log_file if set; else stderr in the foreground,
-	 * syslog as a daemon (nothing with disable_syslog=1) */
-	if (a.cfg->log_file && log_open_file(a.cfg->log_file) < 0) {
-		log_warn("cannot open log_file %s", a.cfg->log_file);
-		config_free(a.cfg);
-		return EXIT_RUNTIME;
-	}
-	if (daemonize) {
-		if (!a.cfg->log_file && !a.cfg->disable_syslog)
-			log_init(AGENT_NAME, 1, a.cfg->log_facility, LOG_LVL_INFO);
-		if (daemon_detach() < 0)
-			fatal("cannot detach");
-	}
-	if (!pid_file)
-		pid_file = a.cfg->pid_file;
-	if (pid_file && daemon_pidfile_open(&a.pidfile, pid_file, errbuf, sizeof errbuf) < 0) {
-		log_errx("%s", errbuf);
-		config_free(a.cfg);
-		return EXIT_RUNTIME;
-	}
-
-	a.loop = ev_default_loop(EVFLAG_AUTO);
-	a.verbose = verbose;
-	if (agent_apply_config(&a, a.cfg) < 0 ||
-	    pool_init(&a.pool, a.loop, a.cfg->max_concurrent, a.cfg->max_queue) < 0) {
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
-	{
-		struct forksrv_ident id;
-		/* before the channel and xenstore are open: the helper is
-		 * forked from an agent holding as little as possible */
-		agent_ident(&a, a.cfg, &id);
-		if (forksrv_init(&a.fs, a.loop, &id) < 0) {
-			rc = EXIT_RUNTIME;
-			goto out;
-		}
-	}
-
-	if (xsconn_open(&a.xc, a.loop, &agent_xs_ops, &a) < 0) {
-		if (!a.no_domid)
-			log_warn("cannot connect to xenstore");
-		rc = EXIT_RUNTIME;
-		goto out_xs;
-	}
-
-	agent_tree_start(&a);
-	ev_init(&a.relisten_w, agent_relisten_cb);
-	/* listen first: the bridge connects as soon as it sees the advert */
-	agent_listen(&a);
-	agent_advertise(&a);
-
-	ev_signal_init(&a.hup_w, agent_signal_cb, SIGHUP);
-	ev_signal_init(&a.term_w, agent_signal_cb, SIGTERM);
-	ev_signal_init(&a.int_w, agent_signal_cb, SIGINT);
-	a.hup_w.data = a.term_w.data = a.int_w.data = &a;
-	ev_signal_start(a.loop, &a.hup_w);
-	ev_signal_start(a.loop, &a.term_w);
-	ev_signal_start(a.loop, &a.int_w);
-	signal(SIGPIPE, SIG_IGN);
-
-	log_info("started: domid %d, %s channel, %zu commands, probes as %s", a.domid, a.transport,
-		 a.cfg->ncommands, a.change_identity ? a.cfg->probe_user : "this user");
-	ev_run(a.loop, 0);
-
-	session_free(a.session);
-	a.session = NULL;
-	ev_timer_stop(a.loop, &a.relisten_w);
-	if (a.xc.xs != NULL && advert_remove(a.xc.xs) < 0)
-		log_warn("cannot remove the advertisement under " XVWIRE_ADVERT_DIR);
-	datatree_stop(a.tree, 0);
-	a.tree = NULL;
-	log_info("stopped after %llu requests; xenstore connection lost %u times", a.requests,
-		 a.xc.stats.losses);
-out_xs:
-	xsconn_close(&a.xc);
-	pool_free(&a.pool);
-	forksrv_free(&a.fs);
-out:
+	rc = main_daemon(&a, &args);
+	if (rc == 0)
+		rc = main_start(&a);
 	probe_env_free(a.probe_env);
 	daemon_pidfile_close(&a.pidfile);
 	config_free(a.cfg);
