@@ -543,8 +543,8 @@ hostile_case() {
 # the guest's advertisement made of control sequences (domu.sh advert_bad,
 # on the real xenstored): answered with the value as safe text, and
 # nothing raw in the bridge's log
-HOSTILE_ESC="'\x1b]0;owned\x07\x1b[2J\x01\x7f\xff' is not xenvchan-nrpe"
-HOSTILE_ESC_RE="'\\\\x1b]0;owned\\\\x07\\\\x1b\\[2J\\\\x01\\\\x7f\\\\xff' is not xenvchan-nrpe"
+HOSTILE_ESC="'\x1B]0;owned\x07\x1B[2J\x01\x7F\xFF' is not xenvchan-nrpe"
+HOSTILE_ESC_RE="'\\\\x1B]0;owned\\\\x07\\\\x1B\\[2J\\\\x01\\\\x7F\\\\xFF' is not xenvchan-nrpe"
 hostile_advert() {
 	bridge_mem
 	HOSTILE_RSS0=$MEM_RSS
