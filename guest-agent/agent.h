@@ -77,5 +77,9 @@ typedef void session_ended_fn(struct agent *a);
 struct session *session_start(struct agent *a, session_ended_fn *ended);
 /* Cancels everything in flight, closes the channel, frees s. */
 void session_free(struct session *s);
+/* Whether the guest kernel says s's channel was lost on a resume (a kernel
+ * with the xen-evtchn fix of kernel/: EPIPE).  Consumes a pending
+ * notification: only for a session about to be freed.  0 for NULL. */
+int session_channel_lost(struct session *s);
 
 #endif

@@ -331,6 +331,11 @@ struct session *session_start(struct agent *a, session_ended_fn *ended)
 	return s;
 }
 
+int session_channel_lost(struct session *s)
+{
+	return s != NULL && chan_wait(s->ch) < 0 && errno == EPIPE;
+}
+
 void session_free(struct session *s)
 {
 	if (!s)

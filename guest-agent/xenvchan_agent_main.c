@@ -203,7 +203,10 @@ static void agent_domid_check(struct agent *a)
 	if (id == a->domid)
 		return;
 	log_info("domid changed from %d to %d: listening again", a->domid, id);
-	if (a->domid >= 0 && a->spec.kind == CHAN_VCHAN && !a->chan_lost)
+	/* the kernel's word may come after the domid's watch: ask the channel
+	 * (a vchan with a session that began under the old domid) */
+	if (a->domid >= 0 && a->spec.kind == CHAN_VCHAN && a->session != NULL &&
+	    !a->chan_lost && !session_channel_lost(a->session))
 		/* the channel is closed below: on such a kernel that is a BUG
 		 * that ends this process (systemd starts it again) */
 		log_warnx("this guest moved, and its kernel did not say that the "
